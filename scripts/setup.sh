@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One setup for a fresh Debian 12 machine (CI, the Vagrant box, a developer's VM):
+# system packages the suites drive, pnpm, dependencies, and the build. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then echo "setup.sh: run as root (it installs packages)" >&2; exit 1; fi
+
+packages=(
+  busybox-static      # the base image's rootfs
+  runc crun           # peer runtimes, run beside berth-runtime in the runtime suite
+  iptables iproute2 containernetworking-plugins  # CNI bridge networking for berthd
+  docker-registry skopeo umoci  # a local registry and third-party image tools
+  libseccomp2 libseccomp-dev gcc libc6-dev make  # seccomp and the runtime's C helper
+  jq hyperfine util-linux procps psmisc git ca-certificates curl xz-utils zstd
+)
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+# Debian starts the registry as a service; the tests start their own on other ports.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+
+if ! command -v node >/dev/null 2>&1; then
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if ! command -v pnpm >/dev/null 2>&1 || ! pnpm --version | grep -q '^10\.'; then
+  npm i -g pnpm@10 >/dev/null
+fi
+pnpm install --frozen-lockfile
+pnpm build

@@ -1,0 +1,11 @@
+const VERSION = process.env.BERTH_VERSION ?? '0.0.0-dev';
+
+function main(argv: string[]): void {
+  if (argv.includes('--version')) {
+    process.stdout.write(`berth-shimd version ${VERSION}\n`);
+    return;
+  }
+  process.stdout.write('usage: berth-shimd [options]\n');
+}
+
+main(process.argv.slice(2));
