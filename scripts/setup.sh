@@ -19,8 +19,13 @@ apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # Debian starts the registry as a service; the tests start their own on other ports.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
 
-if ! command -v node >/dev/null 2>&1; then
+# Node >= 20. Debian 12's own nodejs is 18, so a box without a new enough node (the
+# Vagrant VM) gets Node 20 through `n`, which fetches the official build.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
   apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  npm i -g n >/dev/null && n 20 >/dev/null
+  hash -r
 fi
 if ! command -v pnpm >/dev/null 2>&1 || ! pnpm --version | grep -q '^10\.'; then
   npm i -g pnpm@10 >/dev/null
