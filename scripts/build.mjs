@@ -2,10 +2,10 @@
 // addon) are copied beside the bundle and loaded from there, so an installed binary
 // needs nothing from node_modules.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, existsSync, chmodSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, existsSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
@@ -64,6 +64,27 @@ function koffiAddon() {
   return found;
 }
 
+// The entry each binary starts from: it compiles the bundle with V8's code cache
+// (made at build time), which saves ~15 ms of parsing and compiling per start.
+// A cache V8 rejects (another node version or flags) just means a normal compile.
+function loader(bundleName) {
+  return `#!/usr/bin/env node
+'use strict';
+const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path'), Module = require('node:module');
+const file = path.join(__dirname, ${JSON.stringify(bundleName)}), cacheFile = file + '.cache';
+let cachedData;
+try { cachedData = fs.readFileSync(cacheFile); } catch {}
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+const m = new Module(file, module);
+m.filename = file;
+m.paths = Module._nodeModulePaths(__dirname);
+if (process.env.BERTH_CODE_CACHE_WRITE === '1') {
+  process.on('exit', () => fs.writeFileSync(cacheFile, script.createCachedData()));
+}
+script.runInThisContext().call(m.exports, m.exports, (id) => m.require(id), m, file, __dirname);
+`;
+}
+
 async function main() {
   const only = process.argv.slice(2);
   const addon = koffiAddon();
@@ -73,7 +94,7 @@ async function main() {
       .map(async (b) => {
         const outdir = join(root, b.pkg, 'dist');
         mkdirSync(outdir, { recursive: true });
-        const outfile = join(outdir, `${b.out}.cjs`);
+        const outfile = join(outdir, `${b.out}.bundle.cjs`);
         await build({
           entryPoints: [join(root, b.pkg, b.entry)],
           outfile,
@@ -86,8 +107,10 @@ async function main() {
           keepNames: false,
           sourcemap: false,
           legalComments: 'none',
-          banner: { js: '#!/usr/bin/env node' },
+          // ESM-only dependencies (yargs) read import.meta.url, which a CJS bundle lacks.
+          banner: { js: 'var __bundleImportMetaUrl=require("url").pathToFileURL(__filename).href;' },
           define: {
+            'import.meta.url': '__bundleImportMetaUrl',
             'process.env.BERTH_VERSION': JSON.stringify(version),
             'process.env.BERTH_COMMIT': JSON.stringify(commit),
             'process.env.BERTH_BUNDLED': '"1"',
@@ -95,8 +118,17 @@ async function main() {
           plugins: [koffiPlugin, rawPlugin],
           logLevel: 'warning',
         });
-        chmodSync(outfile, 0o755);
         copyFileSync(addon, join(outdir, 'koffi.node'));
+        const entry = join(outdir, `${b.out}.cjs`);
+        writeFileSync(entry, loader(`${b.out}.bundle.cjs`));
+        chmodSync(entry, 0o755);
+        // One run with the cache writer on leaves the compiled code beside the bundle.
+        rmSync(`${outfile}.cache`, { force: true });
+        // (its exit status does not matter: some binaries answer --help with 2)
+        spawnSync(process.execPath, [entry, '--help'], {
+          env: { ...process.env, BERTH_CODE_CACHE_WRITE: '1' },
+          stdio: 'ignore',
+        });
       }),
   );
   // The runtime's single-threaded helper (user namespaces, see runtime/native) is
