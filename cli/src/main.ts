@@ -1,6 +1,10 @@
 const VERSION = process.env.BERTH_VERSION ?? '0.0.0-dev';
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'ctr') {
+    process.exitCode = await (await import('./ctr/index.js')).main(argv.slice(1));
+    return;
+  }
   if (argv.includes('--version')) {
     process.stdout.write(`berth version ${VERSION}\n`);
     return;
@@ -8,4 +12,4 @@ function main(argv: string[]): void {
   process.stdout.write('usage: berth [options]\n');
 }
 
-main(process.argv.slice(2));
+void main(process.argv.slice(2));
