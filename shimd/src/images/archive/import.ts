@@ -1,0 +1,168 @@
+// Import of image archives: OCI image layout tars and docker-archive tars (`docker
+// save`, both the classic layout and docker 25+'s OCI layout with manifest.json).
+// Blobs are streamed into the content store and verified against their names; small
+// metadata files are kept in memory until the whole archive is read.
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { ContentStore } from '../content/store.js';
+import { type Descriptor, type Index, MediaType, type Manifest, sha256 } from '../digest.js';
+import { ImageError, invalidArgument, isErrno, notFound } from '../errors.js';
+import { resolveImage, sniffMediaType } from '../manifest.js';
+import type { Platform } from '../digest.js';
+import { normalizeReference } from '../reference.js';
+import type { Image, ImageStore } from '../store/images.js';
+import { safeComponents } from '../unpack/apply.js';
+import { readTar } from '../tar/reader.js';
+
+const SMALL = 4 << 20;
+
+export interface ImportOptions {
+  /** Name for an unnamed image, or the base name for OCI ref.name tags. */
+  name?: string;
+  platform?: Platform;
+  labels?: Record<string, string>;
+}
+
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags?: string[] | null;
+  Layers: string[];
+}
+
+async function openArchive(path: string): Promise<Readable> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) throw notFound(`archive ${path}: no such file`);
+    throw e;
+  }
+  const head = Buffer.alloc(2);
+  await fh.read(head, 0, 2, 0);
+  await fh.close();
+  const s = createReadStream(path, { highWaterMark: 1 << 20 });
+  if (head[0] === 0x1f && head[1] === 0x8b) return s.pipe(createGunzip());
+  return s;
+}
+
+function layerMediaType(head: Buffer, oci: boolean): string {
+  if (head[0] === 0x1f && head[1] === 0x8b) return oci ? MediaType.ociLayerGzip : MediaType.dockerLayerGzip;
+  if (head.readUInt32LE(0) === 0xfd2fb528) return MediaType.ociLayerZstd;
+  return oci ? MediaType.ociLayer : MediaType.dockerLayer;
+}
+
+export async function importArchive(content: ContentStore, images: ImageStore, ns: string, path: string, opts: ImportOptions = {}): Promise<Image[]> {
+  const small = new Map<string, Buffer>();
+  const large = new Map<string, { digest: string; size: number; head: Buffer }>();
+  const blobs = new Set<string>();
+  for await (const { entry, body } of readTar(await openArchive(path))) {
+    if (entry.type !== 'file') continue;
+    const name = safeComponents(entry.path).join('/');
+    const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
+    if (m) {
+      const digest = `sha256:${m[1]}`;
+      await content.writeFrom(`import-${digest}`, body, { digest, size: entry.size });
+      blobs.add(digest);
+      continue;
+    }
+    if (entry.size <= SMALL) {
+      const parts: Buffer[] = [];
+      for await (const c of body) parts.push(c);
+      small.set(name, Buffer.concat(parts));
+      continue;
+    }
+    let head = Buffer.alloc(0);
+    const tee = (async function* () {
+      for await (const c of body) {
+        if (head.length < 8) head = Buffer.concat([head, c.subarray(0, 8)]);
+        yield c;
+      }
+    })();
+    const digest = await content.writeFrom(`import-${path}-${name}-${process.pid}`, tee, { size: entry.size });
+    large.set(name, { digest, size: entry.size, head });
+  }
+  const labels = opts.labels ?? {};
+  const created: Image[] = [];
+  if (small.has('index.json')) {
+    const idx = JSON.parse(small.get('index.json')!.toString('utf8')) as Index;
+    const dockerTags = new Map<string, string[]>();
+    if (small.has('manifest.json')) {
+      // docker 25+: an OCI layout plus the classic manifest.json carrying the names.
+      for (const e of JSON.parse(small.get('manifest.json')!.toString('utf8')) as DockerManifestEntry[]) {
+        const cfg = /([a-f0-9]{64})(\.json)?$/.exec(e.Config)?.[1];
+        if (cfg) dockerTags.set(`sha256:${cfg}`, e.RepoTags ?? []);
+      }
+    }
+    for (const desc of idx.manifests ?? []) {
+      if (!content.has(desc.digest)) throw invalidArgument(`archive ${path}: index.json names ${desc.digest}, which is not in blobs/`);
+      const resolved = resolveImage(content, desc, opts.platform);
+      for (const l of [resolved.configDesc, ...resolved.manifest.layers]) {
+        if (!content.has(l.digest)) throw invalidArgument(`archive ${path}: blob ${l.digest} is missing`);
+      }
+      const names: string[] = [];
+      const ann = desc.annotations ?? {};
+      if (ann['io.containerd.image.name']) names.push(ann['io.containerd.image.name']);
+      else if (ann['org.opencontainers.image.ref.name']) {
+        const ref = ann['org.opencontainers.image.ref.name'];
+        if (ref.includes('/') || ref.includes(':') || ref.includes('@')) names.push(ref);
+        else if (opts.name) names.push(`${opts.name.replace(/:[^/:]*$/, '')}:${ref}`);
+      }
+      for (const t of dockerTags.get(resolved.configDesc.digest) ?? []) names.push(t);
+      if (names.length === 0 && opts.name) names.push(opts.name);
+      if (names.length === 0) throw invalidArgument(`archive ${path}: image ${desc.digest} has no name; give one (--name)`);
+      for (const n of new Set(names.map(normalizeReference))) {
+        created.push(images.put(ns, { name: n, target: { mediaType: desc.mediaType ?? sniffMediaType(content.readJson(desc.digest)), digest: desc.digest, size: desc.size }, labels }));
+      }
+    }
+    return created;
+  }
+  if (small.has('manifest.json')) {
+    const entries = JSON.parse(small.get('manifest.json')!.toString('utf8')) as DockerManifestEntry[];
+    if (!Array.isArray(entries)) throw invalidArgument(`archive ${path}: manifest.json is not a list`);
+    const blobOf = (name: string): Descriptor & { head: Buffer } => {
+      const key = safeComponents(name).join('/');
+      const b = small.get(key);
+      if (b) return { digest: content.writeBlob(b), size: b.length, mediaType: '', head: b.subarray(0, 8) };
+      const l = large.get(key);
+      if (l) return { digest: l.digest, size: l.size, mediaType: '', head: l.head };
+      const bm = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(key);
+      if (bm && blobs.has(`sha256:${bm[1]}`)) {
+        const d = `sha256:${bm[1]}`;
+        const head = Buffer.alloc(8);
+        const fd = openSync(content.blobPath(d), 'r');
+        try {
+          readSync(fd, head, 0, 8, 0);
+        } finally {
+          closeSync(fd);
+        }
+        return { digest: d, size: content.info(d).size, mediaType: '', head };
+      }
+      throw invalidArgument(`archive ${path}: manifest.json names ${JSON.stringify(name)}, which is not in the archive`);
+    };
+    for (const e of entries) {
+      const cfg = blobOf(e.Config);
+      const layers = e.Layers.map((l) => {
+        const b = blobOf(l);
+        return { mediaType: layerMediaType(b.head.length >= 4 ? b.head : Buffer.alloc(8), false), digest: b.digest, size: b.size };
+      });
+      const manifest: Manifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.dockerManifest,
+        config: { mediaType: MediaType.dockerConfig, digest: cfg.digest, size: cfg.size },
+        layers,
+      };
+      const mjson = Buffer.from(JSON.stringify(manifest));
+      const mdigest = content.writeBlob(mjson);
+      if (sha256(mjson) !== mdigest) throw new ImageError('Internal', 'manifest digest changed while writing');
+      const target = { mediaType: MediaType.dockerManifest, digest: mdigest, size: mjson.length };
+      resolveImage(content, target, opts.platform); // checks diff IDs against layers
+      const names = (e.RepoTags ?? []).length ? e.RepoTags! : opts.name ? [opts.name] : [];
+      if (names.length === 0) throw invalidArgument(`archive ${path}: image ${cfg.digest} has no RepoTags; give a name (--name)`);
+      for (const n of names) created.push(images.put(ns, { name: normalizeReference(n), target, labels }));
+    }
+    return created;
+  }
+  throw invalidArgument(`archive ${path}: neither an OCI layout (index.json) nor a docker archive (manifest.json)`);
+}
