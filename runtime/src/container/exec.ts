@@ -1,0 +1,78 @@
+// `exec`: the parent joins the container's cgroup and, on its main thread, its
+// pid, uts, ipc, network and cgroup namespaces (not mount: the node binary must
+// still resolve on the host), then spawns the exec stage, which joins the mount
+// namespace itself, sets up the process and execve's.
+import { resolve } from 'node:path';
+import type { Process } from 'oci-spec-types';
+import { invalid, precondition } from '../errors.js';
+import { joinNamespace } from '../linux/namespaces.js';
+import { checkRlimits } from '../linux/process.js';
+import { CLONE, O } from '../sys/index.js';
+import { createKoffiSys } from '../sys/koffi.js';
+import { type Exit, spawnStage, stageCommand } from './create.js';
+import { load } from './lifecycle.js';
+import type { ExecStagePlan } from './stage.js';
+import { writeAtomic } from './state.js';
+
+export interface ExecOptions {
+  root: string;
+  id: string;
+  process: Process;
+  consoleSocket?: string;
+  pidFile?: string;
+  preserveFds?: number;
+  stageCommand?: [string, ...string[]];
+}
+
+export interface Executed {
+  pid: number;
+  exited: Promise<Exit>;
+  unref(): void;
+}
+
+const JOINED_BY_PARENT = ['pid', 'uts', 'ipc', 'network', 'cgroup'];
+
+export async function exec(opts: ExecOptions): Promise<Executed> {
+  const c = load(opts.root, opts.id);
+  if (c.status === 'stopped') throw precondition('cannot exec in a stopped container');
+  if (c.status === 'paused') throw precondition('cannot exec in a paused container');
+  const proc = opts.process;
+  if (!proc.args?.length) throw invalid('exec: args must not be empty');
+  if (proc.cwd && !proc.cwd.startsWith('/')) throw invalid(`exec: cwd ${proc.cwd} is not an absolute path`);
+  checkRlimits(proc.rlimits);
+  if (proc.terminal && !opts.consoleSocket) throw invalid('a terminal (-t) needs --console-socket: cannot allocate tty without a console socket');
+  const sys = createKoffiSys();
+  const ns = c.saved.namespaces;
+  // As in create: back to our own pid namespace right after the spawn, or this
+  // process can start no more threads.
+  const ownPidNs = ns.pid ? sys.open('/proc/self/ns/pid', O.RDONLY | O.CLOEXEC) : -1;
+  for (const type of JOINED_BY_PARENT) if (ns[type]) joinNamespace(sys, ns[type], type);
+  const stage = spawnStage('__exec', opts.preserveFds ?? 0, opts.stageCommand ?? stageCommand());
+  if (ownPidNs >= 0) {
+    sys.setns(ownPidNs, CLONE.NEWPID);
+    sys.close(ownPidNs);
+  }
+  const child = stage.child;
+  try {
+    if (!child.pid) throw new Error('cannot start the exec process');
+    c.cgroup.apply(child.pid);
+    const plan: ExecStagePlan = {
+      kind: 'exec',
+      process: proc,
+      mntNs: ns.mount,
+      consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
+      preserveFds: opts.preserveFds ?? 0,
+    };
+    stage.sync.write(`${JSON.stringify(plan)}\n`);
+    const msg = await stage.sync.next();
+    if (msg.type === 'error') throw invalid(msg.message);
+    if (opts.pidFile) writeAtomic(resolve(opts.pidFile), String(child.pid), 0o644);
+    stage.sync.close();
+  } catch (err) {
+    try {
+      if (child.pid) process.kill(child.pid, 'SIGKILL');
+    } catch {}
+    throw err;
+  }
+  return { pid: child.pid!, exited: stage.exited, unref: () => child.unref() };
+}

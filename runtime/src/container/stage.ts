@@ -1,0 +1,152 @@
+// The hidden stages the parent spawns: `__init` (a container's init, pid 1 of its
+// pid namespace) and `__exec` (a process joining a running container). Each reads
+// its plan from the sync fd, sets the container up on its main thread with
+// synchronous calls only, reports ready, and finally execve's the user process.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Process, Spec } from 'oci-spec-types';
+import { errorMessage } from '../errors.js';
+import { enterNamespaces, joinNamespace } from '../linux/namespaces.js';
+import { finalizeAndExec, lookPath, type ProcessPlan, setRlimits, withHome } from '../linux/process.js';
+import { finalizeRootfs, pivotRoot, prepareRootfs } from '../linux/rootfs.js';
+import { setupConsole } from '../linux/terminal.js';
+import { CLONE, O, PR, type Sys } from '../sys/index.js';
+import { createKoffiSys } from '../sys/koffi.js';
+import { createCgroupManager } from './cgroup.js';
+import { readMessageSync, writeMessageSync } from './sync.js';
+
+export interface InitPlan {
+  kind: 'init';
+  spec: Spec;
+  rootfs: string;
+  fifo: string;
+  noPivot: boolean;
+  consoleSocket?: string;
+  preserveFds: number;
+  cgroupPaths: Record<string, string>;
+}
+
+export interface ExecStagePlan {
+  kind: 'exec';
+  process: Process;
+  /** The container init's mount namespace file, joined by the stage itself. */
+  mntNs?: string;
+  consoleSocket?: string;
+  preserveFds: number;
+}
+
+export function processPlan(p: Process, preserveFds: number): ProcessPlan {
+  return {
+    args: p.args ?? [],
+    env: withHome(p.env ?? [], p.user?.uid ?? 0),
+    cwd: p.cwd || '/',
+    uid: p.user?.uid ?? 0,
+    gid: p.user?.gid ?? 0,
+    additionalGids: p.user?.additionalGids ?? [],
+    umask: p.user?.umask,
+    rlimits: p.rlimits ?? [],
+    noNewPrivileges: !!p.noNewPrivileges,
+    capabilities: p.capabilities,
+    preserveFds,
+  };
+}
+
+function writeProc(path: string, value: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, value);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function runInit(sys: Sys, plan: InitPlan, syncFd: number): never {
+  const { spec } = plan;
+  const proc = spec.process!;
+  sys.prctl(PR.SET_DUMPABLE, 0);
+  // Opened before pivot_root, while the host paths are still reachable.
+  const fifoFd = sys.open(plan.fifo, O.PATH | O.CLOEXEC);
+  const consoleFd = proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1;
+  const namespaces = spec.linux?.namespaces ?? [];
+  enterNamespaces(sys, namespaces, ['pid', 'user']);
+  // A joined mount namespace gets the rootfs set up inside it too (as runc does);
+  // without one, the process is only chrooted into the rootfs (no mounts at all).
+  const newMountNs = namespaces.some((n) => n.type === 'mount');
+  if (newMountNs) {
+    prepareRootfs({
+      sys,
+      spec,
+      rootfs: plan.rootfs,
+      cgroupPaths: plan.cgroupPaths,
+      cgroupNs: namespaces.some((n) => n.type === 'cgroup'),
+    });
+    pivotRoot(sys, plan.rootfs, plan.noPivot);
+  }
+  if (consoleFd >= 0) setupConsole(sys, consoleFd, proc.consoleSize, newMountNs);
+  if (spec.hostname) sys.sethostname(spec.hostname);
+  if (spec.domainname) sys.setdomainname(spec.domainname);
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    writeProc(`/proc/sys/${key.replace(/\./g, '/')}`, value);
+  }
+  if (proc.oomScoreAdj !== undefined) writeProc('/proc/self/oom_score_adj', String(proc.oomScoreAdj));
+  if (newMountNs) finalizeRootfs(sys, spec);
+  const pplan = processPlan(proc, plan.preserveFds);
+  // Without a mount namespace nothing is mounted: the process is only chrooted
+  // into the rootfs, after the exec.fifo wait (which needs the host's /proc).
+  const chrootLater = !newMountNs;
+  const exe = lookPath(pplan.args[0], pplan.env, chrootLater ? plan.rootfs : '');
+  setRlimits(sys, pplan.rlimits);
+  writeMessageSync(syncFd, { type: 'ready' });
+  // Block until `start` opens the fifo for reading (runc's exec.fifo contract).
+  const w = sys.open(`/proc/self/fd/${fifoFd}`, O.WRONLY | O.CLOEXEC);
+  writeSync(w, '0');
+  sys.close(w);
+  sys.close(fifoFd);
+  if (chrootLater) {
+    sys.chdir(plan.rootfs);
+    sys.chroot('.');
+    sys.chdir('/');
+  }
+  return finalizeAndExec(sys, pplan, exe);
+}
+
+export function runExec(sys: Sys, plan: ExecStagePlan, syncFd: number): never {
+  const proc = plan.process;
+  sys.prctl(PR.SET_DUMPABLE, 0);
+  const consoleFd = proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1;
+  sys.unshare(CLONE.FS);
+  if (plan.mntNs) joinNamespace(sys, plan.mntNs, 'mount');
+  if (consoleFd >= 0) setupConsole(sys, consoleFd, proc.consoleSize, false);
+  if (proc.oomScoreAdj !== undefined) writeProc('/proc/self/oom_score_adj', String(proc.oomScoreAdj));
+  const pplan = processPlan(proc, plan.preserveFds);
+  const exe = lookPath(pplan.args[0], pplan.env);
+  setRlimits(sys, pplan.rlimits);
+  writeMessageSync(syncFd, { type: 'ready', pid: process.pid });
+  return finalizeAndExec(sys, pplan, exe);
+}
+
+export function runStage(name: string, args: string[]): number {
+  const syncFd = Number(args[0]);
+  let ready = false;
+  try {
+    if (name === '__init' && args[1]) {
+      // Into the container's cgroup before anything else (see create).
+      const { id, cgroupsPath } = JSON.parse(args[1]);
+      createCgroupManager({ id, cgroupsPath }).apply(process.pid);
+      writeMessageSync(syncFd, { type: 'joined' });
+    }
+    const plan = readMessageSync(syncFd) as InitPlan | ExecStagePlan;
+    const sys = createKoffiSys();
+    // The parent learns of success from `ready`; errors after it go to stderr.
+    ready = true;
+    if (name === '__init' && plan.kind === 'init') runInit(sys, plan, syncFd);
+    else if (name === '__exec' && plan.kind === 'exec') runExec(sys, plan, syncFd);
+    throw new Error(`stage ${name} got a ${plan.kind} plan`);
+  } catch (err) {
+    try {
+      writeMessageSync(syncFd, { type: 'error', message: errorMessage(err) });
+    } catch {
+      if (ready) process.stderr.write(`berth-runtime: ${errorMessage(err)}\n`);
+    }
+    process.exit(1);
+  }
+}

@@ -1,0 +1,178 @@
+// The container's filesystem, built by the init stage inside its new mount
+// namespace (runc's rootfs_linux.go order): propagation, the rootfs bind, every
+// config mount, /dev, then pivot_root (or MS_MOVE + chroot), and after it the
+// read-only root, readonlyPaths and maskedPaths. Only synchronous fs calls are
+// used: they run on the main thread, which alone is in the new mount namespace.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { dirname, posix } from 'node:path';
+import type { Mount, Spec } from 'oci-spec-types';
+import { invalid } from '../errors.js';
+import { MNT_DETACH, MS, O, type Sys } from '../sys/index.js';
+import { createDevices, DEV_SYMLINKS } from './devices.js';
+import { PROPAGATION, parseMountOptions } from './mounts.js';
+import { secureJoin } from './paths.js';
+
+export interface RootfsContext {
+  sys: Sys;
+  spec: Spec;
+  rootfs: string;
+  /** cgroup hierarchies of the container: name ('' for cgroup2) → host directory. */
+  cgroupPaths: Record<string, string>;
+  cgroupNs: boolean;
+}
+
+function ensureDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o755 });
+}
+
+function ensureFile(path: string): void {
+  if (existsSync(path)) return;
+  ensureDir(dirname(path));
+  closeSync(openSync(path, 'a', 0o644));
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The mount point that contains `path` in the current namespace (from mountinfo). */
+function parentMount(path: string): string {
+  let best = '/';
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    if ((path === mp || path.startsWith(mp === '/' ? '/' : `${mp}/`)) && mp.length > best.length) best = mp;
+  }
+  return best;
+}
+
+export function prepareRootfs(ctx: RootfsContext): void {
+  const { sys, spec, rootfs } = ctx;
+  const prop = spec.linux?.rootfsPropagation;
+  const rootFlag = prop ? PROPAGATION[prop] : MS.PRIVATE | MS.REC;
+  if (prop && rootFlag === undefined) throw invalid(`config.json: linux.rootfsPropagation: invalid value "${prop}"`);
+  // Nothing done below may propagate back to the host, and the rootfs must stay
+  // bindable: shared becomes slave and unbindable private until after pivot_root,
+  // when finalizeRootfs applies the configured propagation to the new /.
+  const initial = rootFlag & MS.SHARED ? MS.SLAVE : rootFlag & MS.UNBINDABLE ? MS.PRIVATE : rootFlag & ~MS.REC;
+  sys.mount(null, '/', null, initial | MS.REC, null);
+  sys.mount(rootfs, rootfs, 'bind', MS.BIND | MS.REC, null);
+  // pivot_root refuses a new root whose parent mount is shared.
+  sys.mount(null, parentMount(dirname(rootfs)), null, MS.PRIVATE, null);
+
+  for (const m of spec.mounts ?? []) {
+    mountOne(ctx, m);
+  }
+  const devBind = (spec.mounts ?? []).some(
+    (m) => posix.normalize(`/${m.destination}`) === '/dev' && (m.type === 'bind' || m.options?.some((o) => o === 'bind' || o === 'rbind')),
+  );
+  if (!devBind) {
+    const dev = secureJoin(rootfs, '/dev');
+    ensureDir(dev);
+    createDevices(sys, dev, spec.linux?.devices ?? [], spec.process?.user);
+    for (const [link, target] of DEV_SYMLINKS) {
+      const path = `${dev}/${link}`;
+      if (link === 'core' && !existsSync('/proc/kcore')) continue;
+      rmSync(path, { force: true });
+      symlinkSync(target, path);
+    }
+    // The container's ptmx is its own devpts instance's (runc's setupPtmx).
+    rmSync(`${dev}/ptmx`, { force: true });
+    symlinkSync('pts/ptmx', `${dev}/ptmx`);
+    if (spec.process?.terminal) ensureFile(`${dev}/console`);
+  }
+  if (spec.process?.cwd) ensureDir(secureJoin(rootfs, spec.process.cwd));
+}
+
+function mountOne(ctx: RootfsContext, m: Mount): void {
+  const { sys, rootfs } = ctx;
+  if (!m.destination) throw invalid('config.json: mounts: a mount has no destination');
+  const dest = secureJoin(rootfs, m.destination);
+  const { flags, propagation, data } = parseMountOptions(m.options);
+  const isBind = (flags & MS.BIND) !== 0 || m.type === 'bind';
+  if (isBind) {
+    const source = m.source ?? '';
+    if (!existsSync(source)) throw invalid(`mount ${m.destination}: bind source ${source} does not exist`);
+    if (isDir(source)) ensureDir(dest);
+    else ensureFile(dest);
+    sys.mount(source, dest, 'bind', MS.BIND | (flags & MS.REC), null);
+    const extra = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
+    if (extra) sys.mount(source, dest, 'bind', extra | MS.BIND | MS.REMOUNT | (flags & MS.REC), null);
+  } else if (m.type === 'cgroup' || m.type === 'cgroup2') {
+    mountCgroup(ctx, dest, flags);
+  } else {
+    ensureDir(dest);
+    sys.mount(m.source ?? m.type ?? 'none', dest, m.type ?? null, flags, data || null);
+  }
+  for (const p of propagation) sys.mount(null, dest, null, p, null);
+}
+
+// A cgroup mount shows the container its own cgroups: the cgroup namespace root
+// when it has one, else bind mounts of its cgroup directories (runc's approach for
+// v1: a tmpfs with one directory per hierarchy).
+function mountCgroup(ctx: RootfsContext, dest: string, flags: number): void {
+  const { sys, cgroupPaths } = ctx;
+  const ro = flags & MS.RDONLY;
+  const base = flags & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.RELATIME);
+  ensureDir(dest);
+  if (Object.keys(cgroupPaths).length === 1 && '' in cgroupPaths) {
+    if (ctx.cgroupNs) sys.mount('cgroup2', dest, 'cgroup2', flags, null);
+    else {
+      sys.mount(cgroupPaths[''], dest, 'bind', MS.BIND, null);
+      sys.mount(cgroupPaths[''], dest, 'bind', MS.BIND | MS.REMOUNT | base | ro, null);
+    }
+    return;
+  }
+  sys.mount('tmpfs', dest, 'tmpfs', base, 'mode=755');
+  for (const [name, hostDir] of Object.entries(cgroupPaths)) {
+    const sub = `${dest}/${name === '' ? 'unified' : name.replace(/^name=/, '')}`;
+    ensureDir(sub);
+    sys.mount(hostDir, sub, 'bind', MS.BIND, null);
+    sys.mount(hostDir, sub, 'bind', MS.BIND | MS.REMOUNT | base | ro, null);
+    // A co-mounted hierarchy (cpu,cpuacct) is also reachable by each name.
+    if (name.includes(',')) for (const alias of name.split(',')) if (!existsSync(`${dest}/${alias}`)) symlinkSync(name, `${dest}/${alias}`);
+  }
+  if (ro) sys.mount('tmpfs', dest, 'tmpfs', MS.REMOUNT | base | MS.RDONLY, 'mode=755');
+}
+
+export function pivotRoot(sys: Sys, rootfs: string, noPivot: boolean): void {
+  sys.chdir(rootfs);
+  if (noPivot) {
+    sys.mount(rootfs, '/', null, MS.MOVE, null);
+    sys.chroot('.');
+  } else {
+    const oldRoot = sys.open('/', O.DIRECTORY | O.RDONLY | O.CLOEXEC);
+    try {
+      sys.pivotRoot('.', '.');
+      // The old root is now stacked on the new one. Make it (and only it) a slave
+      // so detaching it cannot propagate to the host.
+      sys.fchdir(oldRoot);
+      sys.mount(null, '.', null, MS.SLAVE | MS.REC, null);
+      sys.umount2('.', MNT_DETACH);
+    } finally {
+      sys.close(oldRoot);
+    }
+  }
+  sys.chdir('/');
+}
+
+/** After pivot_root: rootfsPropagation, the read-only root, readonlyPaths, maskedPaths. */
+export function finalizeRootfs(sys: Sys, spec: Spec): void {
+  const prop = spec.linux?.rootfsPropagation;
+  if (prop) sys.mount(null, '/', null, PROPAGATION[prop], null);
+  if (spec.root?.readonly) sys.mount(null, '/', null, MS.BIND | MS.REMOUNT | MS.RDONLY, null);
+  for (const p of spec.linux?.readonlyPaths ?? []) {
+    if (!existsSync(p)) continue;
+    sys.mount(p, p, null, MS.BIND | MS.REC, null);
+    sys.mount(p, p, null, MS.BIND | MS.REMOUNT | MS.RDONLY, null);
+  }
+  for (const p of spec.linux?.maskedPaths ?? []) {
+    if (!existsSync(p)) continue;
+    if (isDir(p)) sys.mount('tmpfs', p, 'tmpfs', MS.RDONLY, null);
+    else sys.mount('/dev/null', p, null, MS.BIND, null);
+  }
+}
