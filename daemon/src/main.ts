@@ -1,11 +1,36 @@
-const VERSION = process.env.BERTH_VERSION ?? '0.0.0-dev';
+import { DAEMON_VERSION } from './system/info.js';
+import { parseConfig, USAGE } from './config.js';
+import { startDaemon } from './daemon.js';
 
-function main(argv: string[]): void {
-  if (argv.includes('--version')) {
-    process.stdout.write(`berthd version ${VERSION}\n`);
+async function main(argv: string[]): Promise<void> {
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(argv);
+  } catch (e) {
+    process.stderr.write(`berthd: ${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (config === 'version') {
+    process.stdout.write(`berthd version ${DAEMON_VERSION}\n`);
     return;
   }
-  process.stdout.write('usage: berthd [options]\n');
+  if (config === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const daemon = await startDaemon(config);
+  process.stderr.write(`berthd ${DAEMON_VERSION}: listening on ${config.hosts.join(', ')}\n`);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void daemon.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
-main(process.argv.slice(2));
+main(process.argv.slice(2)).catch((e) => {
+  process.stderr.write(`berthd: ${(e as Error)?.message ?? e}\n`);
+  process.exit(1);
+});
