@@ -6,7 +6,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bins } from '../helpers.js';
+import { bins, runtimeUnderTest } from '../helpers.js';
 
 export const DOCKER = '/usr/local/bin/docker';
 
@@ -75,7 +75,7 @@ export async function startEnv(): Promise<Env> {
     p.on('exit', (code, signal) => out.push(`[${args[0]?.split('/').pop()} pid ${p.pid} exited: code ${code} signal ${signal}]\n`));
     return p;
   };
-  const shimd = launch([bins.shimd, '--address', shimdSock, '--root', join(dir, 'shimd-root'), '--state', join(dir, 'shimd-state'), '--runtime', process.env.BERTH_TEST_RUNTIME || 'runc']);
+  const shimd = launch([bins.shimd, '--address', shimdSock, '--root', join(dir, 'shimd-root'), '--state', join(dir, 'shimd-state'), '--runtime', runtimeUnderTest]);
   let berthd: ChildProcess | undefined;
   const startBerthd = async () => {
     rmSync(sock, { force: true });
