@@ -8,6 +8,7 @@ if [ "$(id -u)" -ne 0 ]; then echo "setup.sh: run as root (it installs packages)
 packages=(
   busybox-static      # the base image's rootfs
   runc crun           # peer runtimes, run beside berth-runtime in the runtime suite
+  containerd docker.io podman  # consumers berth-runtime must work under (drop-in suite)
   iptables iproute2 containernetworking-plugins  # CNI bridge networking for berthd
   docker-registry skopeo umoci  # a local registry and third-party image tools
   libseccomp2 libseccomp-dev gcc libc6-dev make  # seccomp and the runtime's C helper
@@ -17,7 +18,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 # Debian starts the registry as a service; the tests start their own on other ports.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+# The same for dockerd and containerd: the suites start their own on private dirs.
+if command -v systemctl >/dev/null 2>&1; then
+  for svc in docker-registry docker.socket docker containerd; do systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+fi
 
 # Node >= 20. Debian 12's own nodejs is 18, so a box without a new enough node (the
 # Vagrant VM) gets Node 20 through `n`, which fetches the official build.
