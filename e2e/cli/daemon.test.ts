@@ -132,19 +132,17 @@ describe.skipIf(!existsSync(DOCKER))('berth against berthd, compared with the do
     }
   });
 
-  it('network create, ls, inspect and rm match docker', async (ctx) => {
-    if ((await d.berth(['network', 'ls'])).status !== 0) ctx.skip();
-    const name = uid('cli-net');
-    const created = await d.berth(['network', 'create', '--label', 'owner=cli', name]);
-    expect(created.out).toMatch(/^[0-9a-f]{64}\n$/);
-    try {
-      for (const args of [['network', 'ls'], ['network', 'ls', '--no-trunc'], ['network', 'ls', '--format', '{{json .}}'], ['network', 'inspect', '-f', '{{.Name}} {{.Driver}}', name]]) {
-        const [ours, theirs] = await Promise.all([d.berth(args), d.docker(args)]);
-        expect({ args, ...ours }).toEqual({ args, ...theirs });
-      }
-    } finally {
-      expect(await d.berth(['network', 'rm', name])).toMatchObject({ status: 0, out: `${name}\n` });
+  it('network ls and inspect match docker; network create fails the same way', async () => {
+    for (const args of [['network', 'ls'], ['network', 'ls', '--no-trunc'], ['network', 'ls', '--format', '{{json .}}'], ['network', 'inspect', '-f', '{{.Name}} {{.Driver}}', 'bridge']]) {
+      const [ours, theirs] = await Promise.all([d.berth(args), d.docker(args)]);
+      expect({ args, ...ours }).toEqual({ args, ...theirs });
     }
+    // berthd has only the built-in networks for now (user-defined ones are a later
+    // issue): both clients must report the daemon's refusal identically.
+    const args = ['network', 'create', '--label', 'owner=cli', uid('cli-net')];
+    const [ours, theirs] = await Promise.all([d.berth(args), d.docker(args)]);
+    expect(ours.status).not.toBe(0);
+    expect(ours).toEqual(theirs);
   });
 
   it('rm removes the containers it names', async () => {

@@ -4,9 +4,22 @@ import { renderList } from './output.js';
 import { familiarString, parseReference } from './reference.js';
 import { alignTabs } from './table.js';
 import { Template, TemplateError } from './template.js';
-import { ago, bytesSize, humanDuration, humanSize, parseBytes, parseDuration } from './units.js';
+import { ago, bytesSize, goTime, humanDuration, humanSize, parseBytes, parseDuration } from './units.js';
 
 describe('units', () => {
+  it('prints times as Go prints time.Time, fractional seconds trimmed', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'UTC';
+    try {
+      expect(goTime('2026-11-24T04:37:41.028000000Z')).toBe('2026-11-24 04:37:41.028 +0000 UTC');
+      expect(goTime('2026-11-24T04:37:41.000Z')).toBe('2026-11-24 04:37:41 +0000 UTC');
+      expect(goTime(1_790_000_000)).toBe('2026-09-21 14:13:20 +0000 UTC');
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
   it('prints decimal sizes with the precision docker uses', () => {
     expect(humanSize(0, 3)).toBe('0B');
     expect(humanSize(999, 3)).toBe('999B');

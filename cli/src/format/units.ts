@@ -72,15 +72,21 @@ export function ago(when: number | string, now = Date.now()): string {
   return `${humanDuration(Math.max(0, now - t))} ago`;
 }
 
-/** A time as Go prints time.Time in the local zone: "2006-01-02 15:04:05 -0700 MST". */
+/**
+ * A time as Go prints time.Time in the local zone: "2006-01-02 15:04:05.999999999 -0700 MST"
+ * (fractional seconds without trailing zeros, none when zero). Unix seconds carry no
+ * fraction; an RFC 3339 string keeps all of its digits (Date has only milliseconds).
+ */
 export function goTime(when: number | string): string {
   const d = typeof when === 'number' ? new Date(when * 1000) : new Date(when);
+  const digits = typeof when === 'string' ? (/T\d\d:\d\d:\d\d\.(\d+)/.exec(when)?.[1] ?? '') : '';
+  const fraction = digits.replace(/0+$/, '');
   const pad = (n: number) => String(n).padStart(2, '0');
   const off = -d.getTimezoneOffset();
   const sign = off >= 0 ? '+' : '-';
   const zone = `${sign}${pad(Math.floor(Math.abs(off) / 60))}${pad(Math.abs(off) % 60)}`;
   const abbr = off === 0 ? 'UTC' : zone;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone} ${abbr}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${fraction ? `.${fraction}` : ''} ${zone} ${abbr}`;
 }
 
 /** Parses docker duration flags ("10s", "1m30s", "500ms"); a bare number is seconds. */
