@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # create + start + wait + delete of /bin/true through berth-shimd (`berth ctr run
 # --rm`) against Debian containerd's `ctr run --rm`, both driving runc, in one
-# hyperfine run; then the PSS of one shim per container with 20 idle containers
+# hyperfine run; `berth ctr namespaces ls` against `ctr namespaces ls` (client
+# start-up); then the PSS of one shim per container with 20 idle containers
 # (berth-shim against containerd-shim-runc-v2). Each daemon runs on its own temp
 # dirs and is stopped by PID. Needs root, hyperfine, runc, busybox, jq, containerd
 # (apt-get install containerd) and a build (pnpm build).
@@ -78,6 +79,27 @@ cp "$work/result.json" "$top/bench/results/shimd.json"
 jq -r '.results as $r | ($r[] | select(.command=="containerd") | .mean) as $c
   | ($r[] | select(.command=="berth-shimd") | .mean) as $b
   | "containerd \($c * 1000 | floor) ms, berth-shimd \($b * 1000 | floor) ms: berth-shimd/containerd = \($b / $c * 100 | round / 100)"' "$work/result.json"
+
+# The same from an image (the e2e fixture's busybox OCI archive, when it was built):
+# snapshot prepare + spec from the image + run + snapshot removal.
+archive=$(ls -t "$top"/e2e/.fixtures/*/busybox-oci.tar 2>/dev/null | head -1 || true)
+if [ -n "$archive" ] && node "$berth" ctr -a "$work/shimd.sock" images import "$archive" >/dev/null &&
+  ctr -a "$work/containerd.sock" images import "$archive" >/dev/null; then
+  hyperfine --warmup 3 -N --export-json "$work/image-run.json" --min-runs=20 \
+    -n berth-shimd "node $berth ctr -a $work/shimd.sock run --rm docker.io/library/busybox:latest shimd-bench-img /bin/true" \
+    -n containerd "ctr -a $work/containerd.sock run --rm docker.io/library/busybox:latest ctr-bench-img /bin/true" >/dev/null
+  jq -r '.results as $r | ($r[] | select(.command=="containerd") | .mean) as $c
+    | ($r[] | select(.command=="berth-shimd") | .mean) as $b
+    | "run --rm from an image: containerd \($c * 1000 | floor) ms, berth-shimd \($b * 1000 | floor) ms: berth-shimd/containerd = \($b / $c * 100 | round / 100)"' "$work/image-run.json"
+fi
+
+# Start-up of the client: one unary call (`namespaces ls`), berth ctr against ctr.
+hyperfine --warmup 3 -N --export-json "$work/startup.json" --min-runs=30 \
+  -n "berth ctr" "node $berth ctr -a $work/shimd.sock namespaces ls" \
+  -n ctr "ctr -a $work/containerd.sock namespaces ls" >/dev/null
+jq -r '.results as $r | ($r[] | select(.command=="ctr") | .mean) as $c
+  | ($r[] | select(.command=="berth ctr") | .mean) as $b
+  | "namespaces ls: ctr \($c * 1000 * 10 | floor / 10) ms, berth ctr \($b * 1000 * 10 | floor / 10) ms: berth ctr/ctr = \($b / $c * 100 | round / 100)"' "$work/startup.json"
 
 # Per-shim memory with N idle containers.
 for i in $(seq 1 $N); do

@@ -2,10 +2,12 @@
 // addon) are copied beside the bundle and loaded from there, so an installed binary
 // needs nothing from node_modules.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, existsSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, existsSync, chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { protoDescriptorsPlugin } from '../proto/build/descriptors-plugin.mjs';
+import { generate as generateSpecValidators } from '../oci-spec-types/scripts/generate.mjs';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
@@ -74,7 +76,12 @@ const fs = require('node:fs'), vm = require('node:vm'), path = require('node:pat
 const file = path.join(__dirname, ${JSON.stringify(bundleName)}), cacheFile = file + '.cache';
 let cachedData;
 try { cachedData = fs.readFileSync(cacheFile); } catch {}
-const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
+const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), {
+  filename: file,
+  cachedData,
+  // a real import() left in the bundle resolves like one in a plain script
+  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
 const m = new Module(file, module);
 m.filename = file;
 m.paths = Module._nodeModulePaths(__dirname);
@@ -88,6 +95,8 @@ script.runInThisContext().call(m.exports, m.exports, (id) => m.require(id), m, f
 async function main() {
   const only = process.argv.slice(2);
   const addon = koffiAddon();
+  // oci-spec-types' validators are generated from its zod schemas; a stale copy is rewritten.
+  await generateSpecValidators();
   await Promise.all(
     binaries
       .filter((b) => only.length === 0 || only.includes(b.out))
@@ -115,17 +124,24 @@ async function main() {
             'process.env.BERTH_COMMIT': JSON.stringify(commit),
             'process.env.BERTH_BUNDLED': '"1"',
           },
-          plugins: [koffiPlugin, rawPlugin],
+          // (protoDescriptorsPlugin: .proto files parsed at build time, see proto/build/)
+          plugins: [koffiPlugin, protoDescriptorsPlugin, rawPlugin],
           logLevel: 'warning',
         });
-        copyFileSync(addon, join(outdir, 'koffi.node'));
+        // Copy and rename: rewriting koffi.node in place crashes (SIGSEGV/SIGBUS) every
+        // running process that has it mapped, such as shims of running containers.
+        copyFileSync(addon, join(outdir, `koffi.node.${process.pid}`));
+        renameSync(join(outdir, `koffi.node.${process.pid}`), join(outdir, 'koffi.node'));
         const entry = join(outdir, `${b.out}.cjs`);
         writeFileSync(entry, loader(`${b.out}.bundle.cjs`));
         chmodSync(entry, 0o755);
-        // One run with the cache writer on leaves the compiled code beside the bundle.
+        // One run with the cache writer on leaves the compiled code beside the bundle. V8
+        // caches only functions that ran, so each binary's main takes a hidden `__warmup`
+        // argument that runs its hot path (for the runtime: parse create's flags, validate
+        // a default config.json) without side effects, and exits.
         rmSync(`${outfile}.cache`, { force: true });
-        // (its exit status does not matter: some binaries answer --help with 2)
-        spawnSync(process.execPath, [entry, '--help'], {
+        // (its exit status does not matter)
+        spawnSync(process.execPath, [entry, '__warmup'], {
           env: { ...process.env, BERTH_CODE_CACHE_WRITE: '1' },
           stdio: 'ignore',
         });

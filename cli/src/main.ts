@@ -8,6 +8,13 @@ const VERSION = process.env.BERTH_VERSION ?? '0.0.0-dev';
 const COMMIT = process.env.BERTH_COMMIT ?? 'unknown';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '__warmup') {
+    // scripts/build.mjs writes the V8 code cache after this: argument splitting and the
+    // command dispatcher's modules, without talking to a daemon.
+    splitArgs(['run', '--rm', 'busybox', 'true']);
+    await import('./dispatch.js');
+    return 0;
+  }
   if (argv[0] === 'ctr') return (await import('./ctr/index.js')).main(argv.slice(1));
   const split = splitArgs(argv);
   if (!split.command) {

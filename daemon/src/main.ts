@@ -1,8 +1,13 @@
 import { DAEMON_VERSION } from './system/info.js';
 import { parseConfig, USAGE } from './config.js';
-import { startDaemon } from './daemon.js';
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '__warmup') {
+    // scripts/build.mjs writes the V8 code cache after this: option parsing and the server's modules.
+    parseConfig([]);
+    await import('./daemon.js');
+    return;
+  }
   let config: ReturnType<typeof parseConfig>;
   try {
     config = parseConfig(argv);
@@ -18,6 +23,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  // Loaded here, so `--version` and `--help` skip express and the services.
+  const { startDaemon } = await import('./daemon.js');
   const daemon = await startDaemon(config);
   process.stderr.write(`berthd ${DAEMON_VERSION}: listening on ${config.hosts.join(', ')}\n`);
   let stopping = false;

@@ -64,7 +64,7 @@ describe('image services over gRPC', () => {
     expect(spec.process.env).toContain('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     expect(spec.process.capabilities.bounding).toContain('CAP_NET_RAW');
     expect(spec.linux.maskedPaths).toContain('/proc/kcore');
-    expect(spec.linux.cgroupsPath).toBe('/img-grpc/img-c1');
+    expect(spec.linux.cgroupsPath).toBe('/berth/img-grpc/img-c1');
     expect(spec.annotations['org.berth.fixture']).toBe('busybox');
     await expect(call(images, 'GenerateSpec', { image: 'busybox', container_id: 'img-c1', overrides_json: '{"user":"nosuch"}' })).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,

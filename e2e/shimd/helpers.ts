@@ -8,14 +8,18 @@ import { grpc, grpcTarget, namespaceMetadata, shimdApi } from '../../proto/src/i
 import { defaultConfig, fixtures } from '../fixtures/index.js';
 import { bins } from '../helpers.js';
 
-/** The runtime of the single-runtime suites: BERTH_SHIMD_RUNTIME (runc, crun, berth-runtime or a path), else runc. */
-export const runtime = resolveName(process.env.BERTH_SHIMD_RUNTIME || 'runc');
+/**
+ * The runtime of the single-runtime suites: BERTH_SHIMD_RUNTIME (runc, crun,
+ * berth-runtime or a path), else berth-runtime, berth-shimd's default.
+ */
+export const runtime = resolveName(process.env.BERTH_SHIMD_RUNTIME || 'berth-runtime');
 
 /**
- * Runtimes the lifecycle suite loops over: BERTH_SHIMD_RUNTIMES (comma list), else
- * runc (BERTH_SHIMD_RUNTIMES=runc,berth-runtime runs both).
+ * Runtimes the lifecycle, api, bad-input and restart suites loop over:
+ * BERTH_SHIMD_RUNTIMES (comma list), else berth-runtime and runc (the peer), so a
+ * difference between them shows up as a failure of one.
  */
-export const runtimes: string[] = (process.env.BERTH_SHIMD_RUNTIMES || 'runc')
+export const runtimes: string[] = (process.env.BERTH_SHIMD_RUNTIMES || 'berth-runtime,runc')
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean)
@@ -24,6 +28,13 @@ export const runtimes: string[] = (process.env.BERTH_SHIMD_RUNTIMES || 'runc')
 function resolveName(r: string): string {
   return r === 'berth-runtime' ? bins.runtime : r;
 }
+
+/** A runtime's short name for test titles: berth-runtime, runc, crun. */
+export function runtimeName(rt: string): string {
+  return rt === bins.runtime ? 'berth-runtime' : (rt.split('/').pop() ?? rt);
+}
+
+export const isBerthRuntime = (rt: string): boolean => rt === bins.runtime;
 
 export interface Shimd {
   dir: string;

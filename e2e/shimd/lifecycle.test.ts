@@ -1,13 +1,13 @@
-// The task lifecycle through berth-shimd, once per runtime under test (runc until
-// berth-runtime works; BERTH_SHIMD_RUNTIMES=runc,berth-runtime runs both).
+// The task lifecycle through berth-shimd, once per runtime under test (berth-runtime
+// and runc by default; BERTH_SHIMD_RUNTIMES=runc runs one).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cgroupExists, cleanupShimd, type Client, processesMatching, rootfsMounts, runtimes, type Shimd, specFor, startShimd, uid } from './helpers.js';
+import { cgroupExists, cleanupShimd, type Client, processesMatching, rootfsMounts, runtimeName, runtimes, type Shimd, specFor, startShimd, uid } from './helpers.js';
 
 for (const runtime of runtimes) {
-  describe(`task lifecycle with ${runtime.split('/').pop()}`, () => {
+  describe(`task lifecycle with ${runtimeName(runtime)}`, () => {
     let shimd: Shimd;
     let c: Client;
     let tmp: string;

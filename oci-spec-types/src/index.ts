@@ -3,7 +3,9 @@
 // validateSpec(doc) returns a typed Spec or throws SpecValidationError whose
 // `path` is the JSON path of the first bad field (e.g. `linux.namespaces[2].type`)
 // and whose message names it: `linux.namespaces[2].type: invalid value "foo" (expected one of pid, ...)`.
-// Importing this module is cheap: zod and the schemas load on the first validate call.
+// Validating is cheap: a good document is checked by code generated at build time from
+// the zod schemas (src/generated/, `pnpm --filter oci-spec-types generate`); zod loads
+// only to explain a bad one.
 export * from './runtime.js';
 export * from './image.js';
 export * from './validate.js';

@@ -1,10 +1,11 @@
-// Loads berth's .proto files for gRPC clients and servers. The .proto text is
-// inlined at build time (`?raw`), so a bundled binary needs no files beside it.
+// Loads berth's APIs for gRPC clients and servers from protobufjs JSON descriptors
+// (parsed from the .proto files when run from sources, made at build time in a
+// bundle: see descriptors.ts). Service definitions are built here from protobufjs
+// reflection rather than by @grpc/proto-loader, whose per-method file descriptors
+// cost ~20-35 ms at every start and are only needed for gRPC server reflection.
 import * as grpc from '@grpc/grpc-js';
-import { fromJSON, type Options, type PackageDefinition } from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
-import imagesText from '../images.proto?raw';
-import shimdText from '../shimd.proto?raw';
+import protobuf from 'protobufjs/light.js';
+import { type DescriptorName, descriptor } from './descriptors.js';
 
 /** The grpc-js this loader builds on, for packages that do not depend on it themselves. */
 export { grpc };
@@ -14,15 +15,15 @@ export const NAMESPACE_METADATA_KEY = 'berth-namespace';
 export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_ADDRESS = '/run/berth/shimd.sock';
 
-export type ProtoName = 'shimd' | 'images';
+export type ProtoName = Exclude<DescriptorName, 'shim'>;
 
 /**
  * How messages look in JS for every user of this loader: field names as written in
- * the .proto (snake_case), 64-bit integers as numbers (cgroup counters stay far
- * below 2^53), enums as their names, unset fields filled with defaults.
+ * the .proto (snake_case; the descriptors keep case), 64-bit integers as numbers
+ * (cgroup counters stay far below 2^53), enums as their names, unset fields filled
+ * with defaults. The same as @grpc/proto-loader's options of those names.
  */
-export const loaderOptions: Options = {
-  keepCase: true,
+export const conversionOptions: protobuf.IConversionOptions = {
   longs: Number,
   enums: String,
   defaults: true,
@@ -31,36 +32,53 @@ export const loaderOptions: Options = {
   oneofs: true,
 };
 
-// images.proto builds on shimd.proto's shared messages, so shimd.proto always goes first.
-const sources: Record<ProtoName, { file: string; text: string }[]> = {
-  shimd: [{ file: 'shimd.proto', text: shimdText }],
-  images: [
-    { file: 'shimd.proto', text: shimdText },
-    { file: 'images.proto', text: imagesText },
-  ],
-};
+const roots = new Map<ProtoName, protobuf.Root>();
 
 /** The protobufjs Root of one API (with its dependencies). */
 export function loadRoot(name: ProtoName): protobuf.Root {
-  const root = new protobuf.Root();
-  for (const { file, text } of sources[name]) {
-    const parsed = protobuf.parse(text, root, { keepCase: true });
-    for (const imp of [...(parsed.imports ?? []), ...(parsed.weakImports ?? [])]) {
-      const m = /^google\/protobuf\/(.+)\.proto$/.exec(imp);
-      if (!m) continue; // our own files are parsed in dependency order above
-      const common = protobuf.common.get(imp) ?? protobuf.common.get(m[1]!);
-      if (!common) throw new Error(`${file}: unsupported import ${imp}`);
-      if (!root.lookup(`google.protobuf.${m[1]}`)) root.addJSON(common.nested as any);
-    }
-    void file;
+  let root = roots.get(name);
+  if (!root) {
+    root = protobuf.Root.fromJSON(descriptor(name));
+    root.resolveAll();
+    roots.set(name, root);
   }
-  root.resolveAll();
   return root;
 }
 
-/** A proto-loader package definition (for `grpc.loadPackageDefinition` or `server.addService`). */
+export type PackageDefinition = Record<string, grpc.ServiceDefinition>;
+
+function methodDefinition(service: string, m: protobuf.Method): grpc.MethodDefinition<object, object> {
+  const req = m.resolvedRequestType!;
+  const res = m.resolvedResponseType!;
+  const serialize = (t: protobuf.Type) => (value: object) => Buffer.from(t.encode(t.fromObject(value)).finish());
+  const deserialize = (t: protobuf.Type) => (bytes: Buffer) => t.toObject(t.decode(bytes), conversionOptions);
+  return {
+    path: `/${service}/${m.name}`,
+    requestStream: !!m.requestStream,
+    responseStream: !!m.responseStream,
+    requestSerialize: serialize(req),
+    requestDeserialize: deserialize(req),
+    responseSerialize: serialize(res),
+    responseDeserialize: deserialize(res),
+    originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+  };
+}
+
+/** The services of one API keyed by full name (`berth.shimd.v1.Tasks`), for `grpc.loadPackageDefinition`. */
 export function loadPackageDefinition(name: ProtoName): PackageDefinition {
-  return fromJSON(loadRoot(name).toJSON({ keepComments: false }) as any, loaderOptions);
+  const def: PackageDefinition = {};
+  const walk = (ns: protobuf.NamespaceBase, prefix: string) => {
+    for (const o of ns.nestedArray) {
+      const full = prefix ? `${prefix}.${o.name}` : o.name;
+      if (o instanceof protobuf.Service) {
+        const service: Record<string, grpc.MethodDefinition<object, object>> = {};
+        for (const m of o.methodsArray) service[m.name] = methodDefinition(full, m);
+        def[full] = service as grpc.ServiceDefinition;
+      } else if (o instanceof protobuf.Namespace) walk(o, full);
+    }
+  };
+  walk(loadRoot(name), '');
+  return def;
 }
 
 /** The gRPC object tree of one API: e.g. `loadProto('shimd').berth.shimd.v1.Tasks`. */

@@ -104,6 +104,18 @@ async function main(argv: string[]): Promise<number> {
       const stage = await import('./container/stage.js');
       return stage.runStage(name, argv.slice(i + 1));
     }
+    if (name === '__warmup') {
+      // scripts/build.mjs writes the V8 code cache after this: the hot path of run/create
+      // and the init stage's modules, run without side effects, so the cache holds them compiled.
+      const [args, create, spec, oci, koffi] = await Promise.all([
+        import('./cli/args.js'), import('./cli/create.js'), import('./container/spec.js'), import('oci-spec-types'),
+        import('./sys/koffi.js'), import('./cli/run.js'), import('./container/create.js'), import('./container/stage.js'),
+      ]);
+      args.parseArgs(['-b', '/bundle', '--pid-file', '/pid', 'id'], create.createFlags);
+      oci.validateSpec(spec.defaultSpec());
+      koffi.createKoffiSys();
+      return 0;
+    }
     const entry = commands[name];
     if (!entry) throw new Error(`No help topic for '${name}'`);
     if (g.systemdCgroup) throw new Error('--systemd-cgroup is not supported by berth-runtime yet');

@@ -1,7 +1,7 @@
 // gRPC clients of berth-shimd for `berth ctr`, with promise-returning calls that
 // carry the namespace in the call metadata.
 import * as grpc from '@grpc/grpc-js';
-import { grpcTarget, namespaceMetadata, shimdApi } from '@berth/proto';
+import { grpcTarget, loadProto, namespaceMetadata, shimdApi } from '@berth/proto';
 
 export interface Globals {
   address: string;
@@ -14,8 +14,13 @@ export interface ShimdClient {
   namespaces: Call;
   containers: Call;
   tasks: Call;
+  /** The image services (loaded on first use: only commands that use images pay for images.proto). */
+  images: Call;
+  snapshots: Call;
   events: grpc.Client & Record<string, any>;
   metadata: grpc.Metadata;
+  /** The namespace the calls act in. */
+  namespace: string;
   close(): void;
 }
 
@@ -35,12 +40,24 @@ export function connect(g: Globals): ShimdClient {
   };
   const events = new api.Events(target, creds) as grpc.Client & Record<string, any>;
   clients.push(events);
+  let imageApi: Record<string, grpc.ServiceClientConstructor> | undefined;
+  const lazy = (service: string): Call => {
+    let call: Call | undefined;
+    return (method, req) => {
+      imageApi ??= (loadProto('images') as any).berth.images.v1 as Record<string, grpc.ServiceClientConstructor>;
+      call ??= mk(imageApi[service]!);
+      return call(method, req);
+    };
+  };
   return {
     namespaces: mk(api.Namespaces),
     containers: mk(api.Containers),
     tasks: mk(api.Tasks),
+    images: lazy('Images'),
+    snapshots: lazy('Snapshots'),
     events,
     metadata,
+    namespace: g.namespace,
     close: () => {
       for (const c of clients) c.close();
     },

@@ -72,7 +72,7 @@ export function buildSpec(id: string, o: SpecOptions): any {
   } else if (o.rootfs) {
     spec = defaultSpec(id, resolve(o.rootfs), o.args.length ? o.args : ['sh'], o.terminal);
   } else {
-    throw new UsageError('images are not available yet: give --rootfs PATH or --bundle DIR');
+    throw new UsageError('give an IMAGE, --rootfs PATH or --bundle DIR');
   }
   if (o.env.length) spec.process.env = [...(spec.process.env ?? []), ...o.env];
   if (o.cwd) spec.process.cwd = o.cwd;

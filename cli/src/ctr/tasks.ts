@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import { parseFlags, table, UsageError } from './args.js';
 import type { ShimdClient } from './client.js';
+import { deleteContainer } from './containers.js';
 import { attach, type Attached, makeFifos, removeFifos, within, type Fifos } from './io.js';
 
 export function signalNumber(s: string | undefined, fallback = 15): number {
@@ -54,6 +55,10 @@ export async function runProcess(c: ShimdClient, id: string, o: RunOptions): Pro
     }
     // The shim opens an exec's FIFOs at Start, the init's at Create.
     if (!execId) att?.release();
+    // The init's pty exists from Create: size it before the process can ask (`stty size` first thing).
+    if (!execId && o.tty && process.stdout.isTTY) {
+      await c.tasks('ResizePty', { container_id: id, exec_id: '', width: process.stdout.columns, height: process.stdout.rows }).catch(() => {});
+    }
     await c.tasks('Start', { container_id: id, exec_id: execId });
     att?.release();
     if (o.detach) {
@@ -72,7 +77,8 @@ export async function runProcess(c: ShimdClient, id: string, o: RunOptions): Pro
       if (execId) await c.tasks('DeleteProcess', { container_id: id, exec_id: execId }).catch(() => {});
       else {
         await c.tasks('Delete', { container_id: id });
-        await c.containers('Delete', { id });
+        // ctr run --rm removes the container's snapshot too.
+        await deleteContainer(c, id);
       }
     }
     return w.exit_status;

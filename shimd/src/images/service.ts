@@ -29,6 +29,12 @@ export interface ImageServiceContext {
   allowDevices?: boolean;
   /** Concurrent layer downloads per pull (default 3). */
   concurrency?: number;
+  /**
+   * shimd's namespaces: `resolve` fails with NotFound for one that does not exist,
+   * `ensure` creates it (calls that create images, as containerd's metadata store
+   * makes a namespace on first write). Without it any well-formed name is accepted.
+   */
+  namespaces?: { resolve(ns: string): string; ensure(ns: string): string };
 }
 
 const CODES: Record<ImageErrorKind, status> = {
@@ -46,37 +52,60 @@ const CODES: Record<ImageErrorKind, status> = {
 export function toGrpcError(err: unknown): Partial<ServiceError> {
   let code: status = status.INTERNAL;
   const message = err instanceof Error ? err.message : String(err);
+  // shimd's own errors (e.g. an unknown namespace) carry a kind of the same names.
+  const kind = (err as { kind?: unknown } | null)?.kind;
   if (err instanceof ImageError) code = CODES[err.kind];
+  else if (typeof kind === 'string' && kind in CODES) code = CODES[kind as ImageErrorKind];
   else if (err instanceof SysError && (err.errno === 1 || err.errno === 13)) code = status.PERMISSION_DENIED;
   return { code, details: message, message, metadata: new Metadata() };
 }
 
-function namespaceOf(call: { metadata: Metadata }): string {
-  const v = call.metadata.get(NAMESPACE_METADATA_KEY)[0];
-  return checkNamespace(v ? String(v) : DEFAULT_NAMESPACE);
+/** How a call treats its namespace: must exist, is created when missing, or is not used (shared stores). */
+type NamespaceUse = 'existing' | 'create' | 'none';
+type NamespaceResolver = (call: { metadata: Metadata }, use: NamespaceUse) => string;
+
+function namespaceResolver(ctx: ImageServiceContext): NamespaceResolver {
+  return (call, use) => {
+    const v = call.metadata.get(NAMESPACE_METADATA_KEY)[0];
+    const ns = checkNamespace(v ? String(v) : DEFAULT_NAMESPACE);
+    if (use === 'none' || !ctx.namespaces) return ns;
+    return use === 'create' ? ctx.namespaces.ensure(ns) : ctx.namespaces.resolve(ns);
+  };
 }
 
 type Msg = any;
 
-function unary<Req, Res>(fn: (req: Req, ns: string) => Res | Promise<Res>) {
-  return (call: { request: Req; metadata: Metadata }, cb: (err: Partial<ServiceError> | null, res?: Res) => void) => {
-    Promise.resolve()
-      .then(() => fn(call.request, namespaceOf(call)))
-      .then(
-        (res) => cb(null, res),
-        (e) => cb(toGrpcError(e)),
-      );
-  };
-}
-
-function serverStream<Req>(fn: (req: Req, ns: string, write: (m: Msg) => void) => Promise<void>) {
-  return (call: ServerWritableStream<Req, Msg>) => {
-    Promise.resolve()
-      .then(() => fn(call.request, namespaceOf(call), (m) => call.write(m)))
-      .then(
-        () => call.end(),
-        (e) => call.emit('error', toGrpcError(e)),
-      );
+/** The unary and server-streaming adapters, resolving each call's namespace with `resolveNs`. */
+function adapters(resolveNs: NamespaceResolver) {
+  const unary =
+    <Req, Res>(fn: (req: Req, ns: string) => Res | Promise<Res>, use: NamespaceUse = 'existing') =>
+    (call: { request: Req; metadata: Metadata }, cb: (err: Partial<ServiceError> | null, res?: Res) => void) => {
+      Promise.resolve()
+        .then(() => fn(call.request, resolveNs(call, use)))
+        .then(
+          (res) => cb(null, res),
+          (e) => cb(toGrpcError(e)),
+        );
+    };
+  const serverStream =
+    <Req>(fn: (req: Req, ns: string, write: (m: Msg) => void) => Promise<void>, use: NamespaceUse = 'existing') =>
+    (call: ServerWritableStream<Req, Msg>) => {
+      Promise.resolve()
+        .then(() => fn(call.request, resolveNs(call, use), (m) => call.write(m)))
+        .then(
+          () => call.end(),
+          (e) => call.emit('error', toGrpcError(e)),
+        );
+    };
+  return {
+    unary,
+    serverStream,
+    /** A call that creates images: its namespace springs into being. */
+    creating: <Req, Res>(fn: (req: Req, ns: string) => Res | Promise<Res>) => unary(fn, 'create'),
+    creatingStream: <Req>(fn: (req: Req, ns: string, write: (m: Msg) => void) => Promise<void>) => serverStream(fn, 'create'),
+    /** A call on a store all namespaces share (content, snapshots, GC). */
+    shared: <Req, Res>(fn: (req: Req, ns: string) => Res | Promise<Res>) => unary(fn, 'none'),
+    sharedStream: <Req>(fn: (req: Req, ns: string, write: (m: Msg) => void) => Promise<void>) => serverStream(fn, 'none'),
   };
 }
 
@@ -147,11 +176,12 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
     allowDevices: ctx.allowDevices,
     concurrency: ctx.concurrency,
   });
+  const { unary, serverStream, creating, creatingStream, shared, sharedStream } = adapters(namespaceResolver(ctx));
   const v1 = (loadProto('images') as any).berth.images.v1;
   const snapshotterName = local.snapshots.mode === 'overlay' ? 'overlayfs' : 'native';
 
   server.addService(v1.Images.service, {
-    Create: unary((req: Msg, ns) => {
+    Create: creating((req: Msg, ns) => {
       if (!req.image) throw invalidArgument('image is required');
       return { image: toPbImage(local.createImage(ns, { name: req.image.name, target: fromPbDescriptor(req.image.target), labels: req.image.labels })) };
     }),
@@ -176,8 +206,8 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
       if (req.sync) local.gc();
       return {};
     }),
-    Tag: unary((req: Msg, ns) => ({ image: toPbImage(local.tagImage(ns, req.source, req.target)) })),
-    Pull: serverStream(async (req: Msg, ns, write) => {
+    Tag: creating((req: Msg, ns) => ({ image: toPbImage(local.tagImage(ns, req.source, req.target)) })),
+    Pull: creatingStream(async (req: Msg, ns, write) => {
       if (!req.ref) throw invalidArgument('ref is required');
       const img = await local.pull(ns, req.ref, {
         platform: platformOf(req.platform),
@@ -197,7 +227,7 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
       });
       write({ pushed: toPbDescriptor(d) });
     }),
-    Import: unary(async (req: Msg, ns) => {
+    Import: creating(async (req: Msg, ns) => {
       if (!req.path) throw invalidArgument('path is required');
       const imgs = await local.importArchive(ns, req.path, { name: req.name || undefined, platform: platformOf(req.platform), unpack: !req.no_unpack });
       return { images: imgs.map(toPbImage) };
@@ -233,7 +263,7 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
       for (const c of chainIds(r.config.rootfs.diff_ids)) if (local.snapshots.exists(c)) snapshot_size += local.snapshots.usage(c).size;
       return { content_size, snapshot_size };
     }),
-    GC: unary(() => {
+    GC: shared(() => {
       const r = local.gc();
       return { removed_blobs: r.blobs, removed_snapshots: r.snapshots };
     }),
@@ -244,18 +274,18 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
     return { digest: i.digest, size: i.size, created_at: i.createdAt, updated_at: i.updatedAt, labels: i.labels };
   };
   server.addService(v1.Content.service, {
-    Info: unary((req: Msg) => ({ info: contentInfo(req.digest) })),
-    Update: unary((req: Msg) => {
+    Info: shared((req: Msg) => ({ info: contentInfo(req.digest) })),
+    Update: shared((req: Msg) => {
       local.content.setLabels(req.digest, req.labels ?? {});
       return { info: contentInfo(req.digest) };
     }),
-    List: unary(() => ({ infos: local.content.list().map((i) => contentInfo(i.digest)) })),
-    Delete: unary((req: Msg) => {
+    List: shared(() => ({ infos: local.content.list().map((i) => contentInfo(i.digest)) })),
+    Delete: shared((req: Msg) => {
       local.content.delete(req.digest);
       ctx.publish('/content/delete', '', { digest: req.digest });
       return {};
     }),
-    Read: serverStream(async (req: Msg, _ns, write) => {
+    Read: sharedStream(async (req: Msg, _ns, write) => {
       let offset = Number(req.offset ?? 0);
       const size = local.content.info(req.digest).size;
       if (offset < 0 || offset > size) throw invalidArgument(`offset ${offset} is outside ${req.digest} (${size} bytes)`);
@@ -312,10 +342,10 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
       });
       call.on('cancelled', () => w?.close());
     },
-    ListStatuses: unary(() => ({
+    ListStatuses: shared(() => ({
       statuses: local.content.ingests().map((s) => ({ ref: s.ref, offset: s.offset, total: s.total, expected: s.expected, started_at: s.startedAt, updated_at: s.updatedAt })),
     })),
-    Abort: unary((req: Msg) => {
+    Abort: shared((req: Msg) => {
       local.content.abortIngest(req.ref);
       return {};
     }),
@@ -323,22 +353,22 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
 
   const mountsRes = (m: Mount[]) => ({ mounts: m.map(toPbMount), snapshotter: snapshotterName });
   server.addService(v1.Snapshots.service, {
-    Prepare: unary((req: Msg) => mountsRes(local.snapshots.prepare(req.key, req.parent || undefined, req.labels ?? {}))),
-    View: unary((req: Msg) => mountsRes(local.snapshots.view(req.key, req.parent || undefined, req.labels ?? {}))),
-    Mounts: unary((req: Msg) => mountsRes(local.snapshots.mounts(req.key))),
-    Commit: unary((req: Msg) => {
+    Prepare: shared((req: Msg) => mountsRes(local.snapshots.prepare(req.key, req.parent || undefined, req.labels ?? {}))),
+    View: shared((req: Msg) => mountsRes(local.snapshots.view(req.key, req.parent || undefined, req.labels ?? {}))),
+    Mounts: shared((req: Msg) => mountsRes(local.snapshots.mounts(req.key))),
+    Commit: shared((req: Msg) => {
       local.snapshots.commit(req.name, req.key, req.labels);
       ctx.publish('/snapshot/commit', '', { key: req.key, name: req.name });
       return {};
     }),
-    Remove: unary((req: Msg) => {
+    Remove: shared((req: Msg) => {
       local.snapshots.remove(req.key);
       ctx.publish('/snapshot/remove', '', { key: req.key });
       return {};
     }),
-    Stat: unary((req: Msg) => ({ info: toPbSnapshot(local.snapshots.stat(req.key)) })),
-    List: unary(() => ({ infos: local.snapshots.list().map(toPbSnapshot) })),
-    Usage: unary((req: Msg) => local.snapshots.usage(req.key)),
+    Stat: shared((req: Msg) => ({ info: toPbSnapshot(local.snapshots.stat(req.key)) })),
+    List: shared(() => ({ infos: local.snapshots.list().map(toPbSnapshot) })),
+    Usage: shared((req: Msg) => local.snapshots.usage(req.key)),
   });
   return local;
 }

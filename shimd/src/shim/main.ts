@@ -140,6 +140,13 @@ function serve(cfg: ShimConfig): void {
 }
 
 function main(argv: string[]): void {
+  if (argv[0] === '__warmup') {
+    // scripts/build.mjs writes the V8 code cache after this: a request frame's round trip.
+    const codec = shimCodec();
+    const payload = codec.encode('ProcessRef', { exec_id: 'x' });
+    codec.decoder((f) => codec.decode('ProcessRef', f.payload))(codec.encodeFrame({ kind: 'REQUEST', id: 1, method: 'State', payload }));
+    return;
+  }
   if (argv.includes('--version')) {
     process.stdout.write(`berth-shim version ${VERSION}\n`);
     return;

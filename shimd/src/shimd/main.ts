@@ -32,6 +32,9 @@ interface Options {
   shim: string;
 }
 
+/** Node flags for berth-shim: it idles for the container's lifetime, so V8 stays small. */
+const SHIM_NODE_FLAGS = ['--max-old-space-size=8', '--max-semi-space-size=1', '--stack-size=400'];
+
 function selfDir(): string {
   return dirname(resolve(process.argv[1] ?? '.'));
 }
@@ -73,6 +76,12 @@ function parseArgs(argv: string[]): Options | string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '__warmup') {
+    // scripts/build.mjs writes the V8 code cache after this: option parsing and the gRPC API.
+    parseArgs([]);
+    shimdApi();
+    return;
+  }
   if (argv.includes('--version')) {
     process.stdout.write(`berth-shimd version ${VERSION}\n`);
     return;
@@ -93,29 +102,35 @@ async function main(argv: string[]): Promise<void> {
 
   const exchange = new Exchange();
   const meta = new Metadata(opts.root, exchange);
+  const api = shimdApi();
+  const server = new grpc.Server();
+  const images = registerImageServices(server, {
+    root: opts.root,
+    publish: (topic, namespace, event) => exchange.publish(namespace, topic, event),
+    namespaces: {
+      resolve: (ns) => meta.resolveNamespace(ns),
+      ensure: (ns) => meta.ensureNamespace(ns),
+    },
+  });
+  meta.holdsImages = (ns) => images.images.list(ns).length > 0;
   const tasks = new Tasks(
     {
       state: opts.state,
       runtime: opts.runtime,
       shim: opts.shim,
       // A shim idles for the container's lifetime: keep V8's heap small.
-      shimNodeFlags: ['--max-old-space-size=8', '--max-semi-space-size=1', '--stack-size=400'],
+      shimNodeFlags: SHIM_NODE_FLAGS,
+      snapshotMounts: (key) => images.snapshots.mounts(key).map((m) => ({ ...m, target: '' })),
     },
     meta,
     exchange,
   );
   await tasks.restore();
 
-  const api = shimdApi();
-  const server = new grpc.Server();
   server.addService(api.Namespaces.service, namespacesService(meta, tasks));
   server.addService(api.Containers.service, containersService(meta, tasks));
   server.addService(api.Tasks.service, tasksService(meta, tasks));
   server.addService(api.Events.service, eventsService(meta, exchange));
-  registerImageServices(server, {
-    root: opts.root,
-    publish: (topic, namespace, event) => exchange.publish(namespace, topic, event),
-  });
 
   rmSync(opts.address, { force: true });
   await new Promise<void>((res, rej) =>

@@ -85,6 +85,8 @@ function checkMounts(mounts: Mount[] | undefined): Mount[] {
 
 export class Metadata {
   private readonly namespaces: RecordStore<NamespaceRecord>;
+  /** Whether a namespace still has images (set by shimd once the image services exist). */
+  holdsImages: (ns: string) => boolean = () => false;
   private readonly containerStores = new Map<string, RecordStore<ContainerRecord>>();
 
   constructor(
@@ -117,6 +119,21 @@ export class Metadata {
     throw notFound(`namespace ${ns} not found`);
   }
 
+  /**
+   * The namespace of a call that creates something in it (an image): like containerd,
+   * whose metadata store makes a namespace's bucket on first write, it springs into being.
+   */
+  ensureNamespace(name: string | undefined): string {
+    const ns = name || DEFAULT_NAMESPACE;
+    if (!NAMESPACE_RE.test(ns)) throw invalidArgument(`invalid namespace ${JSON.stringify(ns)}`);
+    if (!this.namespaces.get(ns)) {
+      const rec = { name: ns, labels: {} };
+      this.namespaces.put(ns, rec);
+      if (ns !== DEFAULT_NAMESPACE) this.events.publish(ns, '/namespaces/create', rec);
+    }
+    return ns;
+  }
+
   createNamespace(name: string, labels: Record<string, string>): NamespaceRecord {
     if (!NAMESPACE_RE.test(name ?? '')) throw invalidArgument(`invalid namespace name ${JSON.stringify(name)}: must match ${NAMESPACE_RE.source}`);
     if (this.namespaces.get(name)) throw alreadyExists(`namespace ${name} already exists`);
@@ -145,9 +162,11 @@ export class Metadata {
 
   deleteNamespace(name: string, hasTasks: (ns: string) => boolean): void {
     this.getNamespace(name);
-    if (this.containers(name).keys().length > 0 || hasTasks(name)) {
-      throw failedPrecondition(`namespace ${name} must be empty, but it still has containers`);
-    }
+    const held = [
+      this.containers(name).keys().length > 0 || hasTasks(name) ? 'containers' : '',
+      this.holdsImages(name) ? 'images' : '',
+    ].filter(Boolean);
+    if (held.length) throw failedPrecondition(`namespace ${name} must be empty, but it still has ${held.join(' and ')}`);
     this.namespaces.delete(name);
     this.events.publish(name, '/namespaces/delete', { name });
   }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import { alreadyExists, failedPrecondition, internal, invalidArgument, notFound, nowRfc3339, unavailable } from '../errors.js';
+import { alreadyExists, errorMessage, failedPrecondition, internal, invalidArgument, notFound, nowRfc3339, unavailable } from '../errors.js';
 import { Runtime } from '../shim/runtime.js';
 import { mount, unmount } from '../sys/index.js';
 import type { Exchange } from './events.js';
@@ -22,6 +22,8 @@ export interface TasksConfig {
   shim: string;
   /** Node flags for the shim (small heap). */
   shimNodeFlags: string[];
+  /** Mounts of a snapshot (the image services' snapshotter), for containers that name a snapshot key. */
+  snapshotMounts?: (key: string) => Mount[];
 }
 
 export type Status = 'CREATED' | 'RUNNING' | 'STOPPED' | 'PAUSED' | 'PAUSING' | 'UNKNOWN';
@@ -164,6 +166,23 @@ export class Tasks {
 
   // ------------------------------------------------------------------ create
 
+  /** The rootfs mounts of a container's snapshot, as containerd resolves a container's SnapshotKey. */
+  private snapshotMounts(id: string, snapshotter: string, key: string): Mount[] {
+    if (snapshotter && !['overlayfs', 'overlay', 'native'].includes(snapshotter)) {
+      throw invalidArgument(`container ${id}: unknown snapshotter ${JSON.stringify(snapshotter)} (berth-shimd has overlayfs, or native where overlay cannot be used)`);
+    }
+    if (!this.cfg.snapshotMounts) throw failedPrecondition(`container ${id}: rootfs snapshot ${key} needs the image services; pass the mounts to Tasks.Create`);
+    let mounts: { type: string; source: string; target?: string; options?: string[] }[];
+    try {
+      mounts = this.cfg.snapshotMounts(key);
+    } catch (err) {
+      const kind = (err as { kind?: string }).kind;
+      const message = `container ${id}: rootfs snapshot ${key}: ${errorMessage(err)}`;
+      throw kind === 'NotFound' ? notFound(message) : kind === 'FailedPrecondition' ? failedPrecondition(message) : internal(message);
+    }
+    return mounts.map((m) => ({ type: m.type, source: m.source, target: m.target ?? '', options: m.options ?? [] }));
+  }
+
   async create(ns: string, req: CreateTaskRequest): Promise<{ container_id: string; pid: number }> {
     checkId(req.container_id);
     const c = this.meta.getContainer(ns, req.container_id);
@@ -176,9 +195,9 @@ export class Tasks {
     }
     const spec = parseSpec(c.spec);
     const runtime = resolveRuntime(c.runtime.binary || c.runtime.name || this.cfg.runtime);
-    const mounts = req.rootfs?.length ? req.rootfs : c.rootfs_mounts;
+    let mounts = req.rootfs?.length ? req.rootfs : c.rootfs_mounts;
+    if (!mounts.length && c.snapshot_key) mounts = this.snapshotMounts(c.id, c.snapshotter, c.snapshot_key);
     if (!mounts.length) {
-      if (c.snapshot_key) throw failedPrecondition(`container ${c.id}: rootfs snapshot ${c.snapshot_key} must be passed as mounts (Snapshots.Mounts) to Tasks.Create`);
       if (!spec.root?.path || !isAbsolute(spec.root.path) || !existsSync(spec.root.path)) {
         throw invalidArgument(`container ${c.id} has no rootfs mounts, and spec.root.path ${JSON.stringify(spec.root?.path)} is not an existing absolute path`);
       }

@@ -142,11 +142,15 @@ export function receiveConsole(path: string): { master: Promise<number>; cancel(
       msg.writeBigUInt64LE(1n, 24);
       msg.writeBigUInt64LE(koffi.address(cmsg), 32);
       msg.writeBigUInt64LE(BigInt(cmsg.length), 40);
+      // The kernel reads msg, iov and cmsg and writes body, cmsg and msg (its
+      // msg_controllen and msg_flags) when the runtime sends, which can be long after
+      // this call: all four must stay alive until the callback, or the write lands in
+      // memory the GC has freed (heap corruption, seen as malloc aborts in the shim).
+      const pinned = [body, iov, cmsg, msg];
       f.recvmsg.async(conn, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */, (err2: unknown, n: number) => {
         f.close(conn);
         f.close(sock);
-        void iov;
-        void body;
+        void pinned;
         if (err2 || Number(n) < 0) return reject(new Error('recvmsg on console socket failed'));
         const level = cmsg.readInt32LE(8);
         const type = cmsg.readInt32LE(12);

@@ -55,7 +55,7 @@ describe('spec from an image config', () => {
       'org.opencontainers.image.exposedPorts': '443/tcp,80/tcp',
       'berth.io/image.volumes': '/data',
     });
-    expect(s.linux.cgroupsPath).toBe('/ns/c1');
+    expect(s.linux.cgroupsPath).toBe('/berth/ns/c1');
     expect(s.mounts.map((m: any) => m.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue', '/sys', '/sys/fs/cgroup', '/run']);
     expect(s.process.capabilities.bounding).toHaveLength(14);
     expect(s.linux.namespaces.map((n: any) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount', 'network']);

@@ -192,7 +192,8 @@ export function generateSpec(input: SpecInput): Record<string, unknown> {
     annotations,
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      cgroupsPath: `/${input.namespace}/${input.id}`,
+      // Under /berth/<namespace>, as berth-shimd places containers (it removes that parent with the namespace).
+      cgroupsPath: `/berth/${input.namespace}/${input.id}`,
       namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }],
       maskedPaths: DEFAULT_MASKED_PATHS,
       readonlyPaths: DEFAULT_READONLY_PATHS,
