@@ -85,6 +85,8 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
       proc.capabilities = { ...c0, bounding: add(c0.bounding), effective: add(c0.effective), permitted: add(c0.permitted), ambient: add(c0.ambient) };
     }
     if (p.flags['no-new-privs']) proc.noNewPrivileges = true;
+    if (p.flags.apparmor) proc.apparmorProfile = p.flags.apparmor as string;
+    if (p.flags['process-label']) proc.selinuxLabel = p.flags['process-label'] as string;
   }
   const { exec } = await import('../container/exec.js');
   let consoleSocket = p.flags['console-socket'] as string | undefined;

@@ -12,7 +12,11 @@ import type { Readable } from 'node:stream';
 import { alreadyExists, invalid, RuntimeError } from '../errors.js';
 import { logDebug } from '../log.js';
 import { NS_FILES, joinNamespace } from '../linux/namespaces.js';
+import { checkCapabilities } from '../linux/capabilities.js';
+import { checkHooks, runHooks } from '../linux/hooks.js';
+import { checkLabels } from '../linux/lsm.js';
 import { checkRlimits } from '../linux/process.js';
+import { checkSeccomp } from '../linux/seccomp.js';
 import { CLONE, O } from '../sys/index.js';
 import { createKoffiSys } from '../sys/koffi.js';
 import { type CgroupManager, createCgroupManager, effectiveResources } from './cgroup.js';
@@ -109,6 +113,10 @@ export async function create(opts: CreateOptions): Promise<Created> {
     cgroup = createCgroupManager({ cgroupsPath: pre.cgroupsPath, id: opts.id });
     const { spec, rootfs, dir: bundle } = await loadBundle(opts.bundle);
     checkRlimits(spec.process?.rlimits);
+    checkCapabilities(spec.process?.capabilities);
+    checkSeccomp(spec.linux?.seccomp);
+    checkHooks(spec.hooks);
+    checkLabels({ ...spec.process, mountLabel: spec.linux?.mountLabel });
     if (spec.process?.terminal && !opts.consoleSocket) {
       // Only an attached run/exec (the CLI) proxies a terminal itself, as runc does.
       throw invalid('process.terminal needs --console-socket: cannot allocate tty without a console socket');
@@ -129,9 +137,22 @@ export async function create(opts: CreateOptions): Promise<Created> {
       consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
       preserveFds: opts.preserveFds ?? 0,
       cgroupPaths: cgroup.paths,
+      ociState: { ociVersion: spec.ociVersion, id: opts.id, status: 'creating', pid: child.pid, bundle, annotations: spec.annotations ?? {} },
+      parentHooks: !!(spec.hooks?.prestart?.length || spec.hooks?.createRuntime?.length),
     };
     stage.sync.write(`${JSON.stringify(plan)}\n`);
-    const msg = await stage.sync.next();
+    let msg = await stage.sync.next();
+    if (msg.type === 'hooks') {
+      // The init has its mounts and waits before pivot_root: the runtime's hooks run now, in its own namespaces.
+      try {
+        runHooks('prestart', spec.hooks, plan.ociState);
+        runHooks('createRuntime', spec.hooks, plan.ociState);
+      } catch (err: any) {
+        throw invalid(err?.message ?? String(err));
+      }
+      stage.sync.write(`${JSON.stringify({ type: 'hooksDone' })}\n`);
+      msg = await stage.sync.next();
+    }
     if (msg.type === 'error') throw invalid(msg.message);
     logDebug(`container ${opts.id}: init pid ${child.pid}, cgroups ${JSON.stringify(cgroup.paths)}`);
     const st = procStat(child.pid);
@@ -151,6 +172,9 @@ export async function create(opts: CreateOptions): Promise<Created> {
       namespaces: nsPaths,
       newPidNs: !!pidNs && !pidNs.path,
     };
+    if (spec.hooks?.poststart?.length || spec.hooks?.poststop?.length) {
+      state.hooks = { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop };
+    }
     saveState(dir, state);
     if (opts.pidFile) writeAtomic(resolve(opts.pidFile), String(child.pid), 0o644);
     stage.sync.close();

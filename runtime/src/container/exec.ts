@@ -2,17 +2,30 @@
 // pid, uts, ipc, network and cgroup namespaces (not mount: the node binary must
 // still resolve on the host), then spawns the exec stage, which joins the mount
 // namespace itself, sets up the process and execve's.
-import { resolve } from 'node:path';
-import type { Process } from 'oci-spec-types';
+import { readFileSync, realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LinuxSeccomp, Process } from 'oci-spec-types';
 import { invalid, precondition } from '../errors.js';
 import { joinNamespace } from '../linux/namespaces.js';
+import { spawnFromReadOnlyExe } from '../linux/sealed-exe.js';
+import { checkCapabilities } from '../linux/capabilities.js';
+import { checkLabels } from '../linux/lsm.js';
 import { checkRlimits } from '../linux/process.js';
 import { CLONE, O } from '../sys/index.js';
 import { createKoffiSys } from '../sys/koffi.js';
 import { type Exit, spawnStage, stageCommand } from './create.js';
 import { load } from './lifecycle.js';
 import type { ExecStagePlan } from './stage.js';
-import { writeAtomic } from './state.js';
+import { toOciState, writeAtomic } from './state.js';
+
+/** The container's linux.seccomp from its bundle's config.json (read raw: create validated it). */
+function seccompOf(bundle: string): LinuxSeccomp | undefined {
+  try {
+    return JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'))?.linux?.seccomp ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface ExecOptions {
   root: string;
@@ -40,6 +53,8 @@ export async function exec(opts: ExecOptions): Promise<Executed> {
   if (!proc.args?.length) throw invalid('exec: args must not be empty');
   if (proc.cwd && !proc.cwd.startsWith('/')) throw invalid(`exec: cwd ${proc.cwd} is not an absolute path`);
   checkRlimits(proc.rlimits);
+  checkCapabilities(proc.capabilities);
+  checkLabels(proc);
   if (proc.terminal && !opts.consoleSocket) throw invalid('a terminal (-t) needs --console-socket: cannot allocate tty without a console socket');
   const sys = createKoffiSys();
   const ns = c.saved.namespaces;
@@ -47,7 +62,8 @@ export async function exec(opts: ExecOptions): Promise<Executed> {
   // process can start no more threads.
   const ownPidNs = ns.pid ? sys.open('/proc/self/ns/pid', O.RDONLY | O.CLOEXEC) : -1;
   for (const type of JOINED_BY_PARENT) if (ns[type]) joinNamespace(sys, ns[type], type);
-  const stage = spawnStage('__exec', opts.preserveFds ?? 0, opts.stageCommand ?? stageCommand());
+  const cmd = opts.stageCommand ?? stageCommand();
+  const stage = spawnFromReadOnlyExe(sys, realpathSync(cmd[0]), () => spawnStage('__exec', opts.preserveFds ?? 0, cmd));
   if (ownPidNs >= 0) {
     sys.setns(ownPidNs, CLONE.NEWPID);
     sys.close(ownPidNs);
@@ -62,6 +78,10 @@ export async function exec(opts: ExecOptions): Promise<Executed> {
       mntNs: ns.mount,
       consoleSocket: opts.consoleSocket && resolve(opts.consoleSocket),
       preserveFds: opts.preserveFds ?? 0,
+      // linux.seccomp applies to every process of the container, as with runc.
+      seccomp: seccompOf(c.saved.bundle),
+      hostPid: child.pid,
+      ociState: toOciState(c.saved, c.status),
     };
     stage.sync.write(`${JSON.stringify(plan)}\n`);
     const msg = await stage.sync.next();

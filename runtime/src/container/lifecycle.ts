@@ -4,6 +4,7 @@
 import { closeSync, constants, existsSync, openSync, readSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { precondition, RuntimeError } from '../errors.js';
+import { runHooksWarn } from '../linux/hooks.js';
 import { signalName } from '../linux/signals.js';
 import { type CgroupManager, createCgroupManager } from './cgroup.js';
 import {
@@ -81,6 +82,7 @@ export function start(root: string, id: string): void {
     closeSync(fd);
   }
   unlinkSync(fifo);
+  if (c.saved.hooks?.poststart?.length) runHooksWarn('poststart', c.saved.hooks, toOciState(c.saved, 'running'));
 }
 
 export function kill(root: string, id: string, signal: number, all = false): void {
@@ -138,6 +140,7 @@ export function destroy(root: string, id: string, force = false): void {
   if (c.status !== 'stopped' || c.cgroup.pids().length) killAndWait(c);
   c.cgroup.destroy();
   rmSync(containerDir(root, id), { recursive: true, force: true });
+  if (c.saved.hooks?.poststop?.length) runHooksWarn('poststop', c.saved.hooks, toOciState(c.saved, 'stopped'));
 }
 
 export function pause(root: string, id: string): void {

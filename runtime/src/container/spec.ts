@@ -1,6 +1,6 @@
 // `spec` and `features`: the default config.json (the same shape `runc spec` writes)
 // and what this runtime supports, in the runtime-spec features.md format.
-import type { Spec } from 'oci-spec-types';
+import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS, type Spec } from 'oci-spec-types';
 import { CAPABILITIES } from '../linux/capabilities.js';
 import { MOUNT_OPTION_NAMES } from '../linux/mounts.js';
 
@@ -59,13 +59,20 @@ export function features(): object {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: '1.2.0',
-    hooks: [],
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: MOUNT_OPTION_NAMES,
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts'],
       capabilities: CAPABILITIES,
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: SECCOMP_ACTIONS,
+        operators: SECCOMP_OPERATORS,
+        archs: SECCOMP_ARCHES.filter((a) => a !== 'SCMP_ARCH_LOONGARCH64'),
+        knownFlags: SECCOMP_FLAGS,
+        supportedFlags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW'],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
     },

@@ -3,11 +3,14 @@
 // its plan from the sync fd, sets the container up on its main thread with
 // synchronous calls only, reports ready, and finally execve's the user process.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import type { Process, Spec } from 'oci-spec-types';
+import type { LinuxSeccomp, Process, Spec } from 'oci-spec-types';
 import { errorMessage } from '../errors.js';
+import { runHooks } from '../linux/hooks.js';
+import { applyExecLabels } from '../linux/lsm.js';
 import { enterNamespaces, joinNamespace } from '../linux/namespaces.js';
 import { finalizeAndExec, lookPath, type ProcessPlan, setRlimits, withHome } from '../linux/process.js';
 import { finalizeRootfs, pivotRoot, prepareRootfs } from '../linux/rootfs.js';
+import { prepareSeccomp } from '../linux/seccomp.js';
 import { setupConsole } from '../linux/terminal.js';
 import { CLONE, O, PR, type Sys } from '../sys/index.js';
 import { createKoffiSys } from '../sys/koffi.js';
@@ -23,6 +26,10 @@ export interface InitPlan {
   consoleSocket?: string;
   preserveFds: number;
   cgroupPaths: Record<string, string>;
+  /** The container state the hooks and a seccomp listener get (status creating, the init's host pid). */
+  ociState: { pid: number } & Record<string, unknown>;
+  /** Whether the parent runs prestart/createRuntime hooks: the init then stops before pivot_root for them. */
+  parentHooks: boolean;
 }
 
 export interface ExecStagePlan {
@@ -32,6 +39,10 @@ export interface ExecStagePlan {
   mntNs?: string;
   consoleSocket?: string;
   preserveFds: number;
+  seccomp?: LinuxSeccomp;
+  /** The exec process's host pid and the container state, for a seccomp listener. */
+  hostPid?: number;
+  ociState?: unknown;
 }
 
 export function processPlan(p: Process, preserveFds: number): ProcessPlan {
@@ -66,6 +77,7 @@ export function runInit(sys: Sys, plan: InitPlan, syncFd: number): never {
   // Opened before pivot_root, while the host paths are still reachable.
   const fifoFd = sys.open(plan.fifo, O.PATH | O.CLOEXEC);
   const consoleFd = proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1;
+  const seccomp = prepareSeccomp(sys, spec.linux?.seccomp, plan.ociState.pid, plan.ociState);
   const namespaces = spec.linux?.namespaces ?? [];
   enterNamespaces(sys, namespaces, ['pid', 'user']);
   // A joined mount namespace gets the rootfs set up inside it too (as runc does);
@@ -79,8 +91,16 @@ export function runInit(sys: Sys, plan: InitPlan, syncFd: number): never {
       cgroupPaths: plan.cgroupPaths,
       cgroupNs: namespaces.some((n) => n.type === 'cgroup'),
     });
-    pivotRoot(sys, plan.rootfs, plan.noPivot);
   }
+  // runtime.md: prestart/createRuntime (by the runtime) then createContainer (here,
+  // in the container's namespaces) run after the mounts and before pivot_root.
+  if (plan.parentHooks) {
+    writeMessageSync(syncFd, { type: 'hooks' });
+    const reply = readMessageSync(syncFd);
+    if (reply?.type !== 'hooksDone') throw new Error('the runtime did not finish its hooks');
+  }
+  runHooks('createContainer', spec.hooks, plan.ociState);
+  if (newMountNs) pivotRoot(sys, plan.rootfs, plan.noPivot);
   if (consoleFd >= 0) setupConsole(sys, consoleFd, proc.consoleSize, newMountNs);
   if (spec.hostname) sys.sethostname(spec.hostname);
   if (spec.domainname) sys.setdomainname(spec.domainname);
@@ -106,13 +126,16 @@ export function runInit(sys: Sys, plan: InitPlan, syncFd: number): never {
     sys.chroot('.');
     sys.chdir('/');
   }
-  return finalizeAndExec(sys, pplan, exe);
+  runHooks('startContainer', spec.hooks, { ...plan.ociState, status: 'created' });
+  applyExecLabels(proc.apparmorProfile, proc.selinuxLabel);
+  return finalizeAndExec(sys, { ...pplan, seccomp }, exe);
 }
 
 export function runExec(sys: Sys, plan: ExecStagePlan, syncFd: number): never {
   const proc = plan.process;
   sys.prctl(PR.SET_DUMPABLE, 0);
   const consoleFd = proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1;
+  const seccomp = prepareSeccomp(sys, plan.seccomp, plan.hostPid ?? process.pid, plan.ociState);
   sys.unshare(CLONE.FS);
   if (plan.mntNs) joinNamespace(sys, plan.mntNs, 'mount');
   if (consoleFd >= 0) setupConsole(sys, consoleFd, proc.consoleSize, false);
@@ -121,7 +144,8 @@ export function runExec(sys: Sys, plan: ExecStagePlan, syncFd: number): never {
   const exe = lookPath(pplan.args[0], pplan.env);
   setRlimits(sys, pplan.rlimits);
   writeMessageSync(syncFd, { type: 'ready', pid: process.pid });
-  return finalizeAndExec(sys, pplan, exe);
+  applyExecLabels(proc.apparmorProfile, proc.selinuxLabel);
+  return finalizeAndExec(sys, { ...pplan, seccomp }, exe);
 }
 
 export function runStage(name: string, args: string[]): number {

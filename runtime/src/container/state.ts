@@ -4,6 +4,7 @@
 // created iff the fifo exists and the init is alive, paused iff frozen.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Hooks } from 'oci-spec-types';
 import { invalid, notFound } from '../errors.js';
 
 export type Status = 'creating' | 'created' | 'running' | 'stopped' | 'paused';
@@ -25,6 +26,8 @@ export interface SavedState {
   namespaces: Record<string, string>;
   /** Whether the init is in a new pid namespace (then killing it kills everything). */
   newPidNs: boolean;
+  /** The hooks run after create (poststart by start, poststop by delete), kept as create saw them. */
+  hooks?: Pick<Hooks, 'poststart' | 'poststop'>;
 }
 
 /** The state document `state` prints (runtime-spec state plus runc's rootfs/created/owner). */

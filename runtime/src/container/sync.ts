@@ -4,7 +4,11 @@
 import { readSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
-export type StageMessage = { type: 'ready'; pid?: number } | { type: 'joined' } | { type: 'error'; message: string };
+export type StageMessage =
+  | { type: 'ready'; pid?: number }
+  | { type: 'joined' }
+  | { type: 'hooks' }
+  | { type: 'error'; message: string };
 
 export function readMessageSync(fd: number): any {
   const chunks: Buffer[] = [];

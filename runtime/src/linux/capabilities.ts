@@ -1,5 +1,6 @@
 // Capability names (CAP_*) and their bit numbers, in the kernel's order.
 import { readFileSync } from 'node:fs';
+import type { LinuxCapabilities } from 'oci-spec-types';
 import { invalid } from '../errors.js';
 
 export const CAPABILITIES = [
@@ -29,4 +30,11 @@ export function capMask(names: string[] | undefined, field: string): bigint {
     mask |= 1n << BigInt(n);
   }
   return mask;
+}
+
+/** Every capability set of a process, checked before anything starts. runc and crun accept unknown names; berth refuses them. */
+export function checkCapabilities(caps: LinuxCapabilities | undefined, field = 'process.capabilities'): void {
+  for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) {
+    capMask(caps?.[set], `${field}.${set}`);
+  }
 }

@@ -21,13 +21,13 @@ const plan = (extra: Partial<ProcessPlan> = {}): ProcessPlan => ({
 });
 
 describe('finalizeAndExec', () => {
-  it('switches groups, gid, uid in that order, then cwd, no_new_privs, fds, signals, execve', () => {
+  it('readies fds and signals, switches groups, gid, uid in that order, then cwd, no_new_privs, execve', () => {
     const sys = new FakeSys();
     expect(() => finalizeAndExec(sys, plan(), '/bin/sh')).toThrow(/would be replaced/);
     expect(sys.calls.map((c) => c[0])).toEqual([
-      'setgroups', 'setresgid', 'setresuid', 'umask', 'chdir', 'prctl',
       'makeInheritable', 'makeInheritable', 'makeInheritable', 'makeInheritable',
-      'closeRangeCloexec', 'resetSignals', 'execve',
+      'closeRangeCloexec', 'resetSignals',
+      'setgroups', 'setresgid', 'setresuid', 'umask', 'chdir', 'getcwd', 'prctl', 'execve',
     ]);
     expect(sys.only('setgroups')).toEqual([['setgroups', [5]]]);
     expect(sys.only('umask')).toEqual([['umask', 0o022]]);
@@ -48,6 +48,29 @@ describe('finalizeAndExec', () => {
     expect(names.indexOf('capset')).toBeGreaterThan(names.indexOf('setresuid'));
     expect(sys.only('capset')).toEqual([['capset', 1n << 5n, 1n << 5n, 0n]]);
     expect(sys.only('prctl').filter((c) => c[1] === PR.CAP_AMBIENT)).toEqual([['prctl', PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, 5]]);
+  });
+
+  it('loads seccomp last with no_new_privs, and before credentials change without it', () => {
+    const order = (noNewPrivileges: boolean) => {
+      const sys = new FakeSys();
+      const seccomp = () => void sys.calls.push(['seccomp']);
+      expect(() => finalizeAndExec(sys, plan({ noNewPrivileges, seccomp }), '/bin/sh')).toThrow(/would be replaced/);
+      return sys.calls.map((c) => c[0]);
+    };
+    const late = order(true);
+    expect(late.slice(-2)).toEqual(['seccomp', 'execve']);
+    const early = order(false);
+    expect(early.indexOf('seccomp')).toBeLessThan(early.indexOf('setgroups'));
+    expect(early.indexOf('seccomp')).toBeGreaterThan(early.indexOf('resetSignals'));
+  });
+
+  it('refuses a cwd that lands outside the root (getcwd fails, CVE-2024-21626)', () => {
+    const sys = new FakeSys();
+    sys.failOn = (c) => (c[0] === 'getcwd' ? 2 : undefined);
+    expect(() => finalizeAndExec(sys, plan({ cwd: '/proc/self/fd/7' }), '/bin/sh')).toThrow(
+      "process.cwd /proc/self/fd/7: resolves outside the container's root filesystem",
+    );
+    expect(sys.only('execve')).toEqual([]);
   });
 
   it('rejects an unknown capability', () => {

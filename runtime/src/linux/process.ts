@@ -21,6 +21,8 @@ export interface ProcessPlan {
   noNewPrivileges: boolean;
   capabilities?: LinuxCapabilities;
   preserveFds: number;
+  /** The compiled seccomp filter's loader (see seccomp.ts for when it runs). */
+  seccomp?: () => void;
 }
 
 const RLIMITS: Record<string, number> = {
@@ -53,7 +55,9 @@ export function withHome(env: string[], uid: number, passwd = '/etc/passwd'): st
 
 function executable(path: string): boolean {
   try {
-    return statSync(path).isFile() && (accessSync(path, constants.X_OK), true);
+    if (!statSync(path).isFile()) return false;
+    accessSync(path, constants.X_OK);
+    return true;
   } catch {
     return false;
   }
@@ -81,6 +85,18 @@ export function setRlimits(sys: Sys, rlimits: POSIXRlimit[]): void {
 /** Never returns: the calling process becomes the container process. */
 export function finalizeAndExec(sys: Sys, plan: ProcessPlan, exe: string): never {
   const caps = plan.capabilities;
+  for (let fd = 0; fd < 3 + plan.preserveFds; fd++) {
+    try {
+      sys.makeInheritable(fd);
+    } catch {
+      // a closed stdio fd stays closed
+    }
+  }
+  sys.closeRangeCloexec(3 + plan.preserveFds);
+  sys.resetSignals();
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while this
+  // thread still has it, before credentials and capabilities change (runc does too).
+  if (plan.seccomp && !plan.noNewPrivileges) plan.seccomp();
   if (caps) {
     const bounding = capMask(caps.bounding, 'process.capabilities.bounding');
     for (let c = 0; c <= Math.min(lastCap(), CAPABILITIES.length - 1); c++) {
@@ -93,6 +109,13 @@ export function finalizeAndExec(sys: Sys, plan: ProcessPlan, exe: string): never
   sys.setresuid(plan.uid);
   sys.umask(plan.umask ?? 0o022);
   sys.chdir(plan.cwd);
+  // CVE-2024-21626: a cwd such as /proc/self/fd/N must not land on a directory
+  // outside the container's root; getcwd fails (ENOENT) exactly then.
+  try {
+    sys.getcwd();
+  } catch {
+    throw invalid(`process.cwd ${plan.cwd}: resolves outside the container's root filesystem`);
+  }
   if (caps) {
     const ambient = capMask(caps.ambient, 'process.capabilities.ambient');
     sys.capset(
@@ -111,14 +134,6 @@ export function finalizeAndExec(sys: Sys, plan: ProcessPlan, exe: string): never
     sys.prctl(PR.SET_KEEPCAPS, 0);
   }
   if (plan.noNewPrivileges) sys.prctl(PR.SET_NO_NEW_PRIVS, 1);
-  for (let fd = 0; fd < 3 + plan.preserveFds; fd++) {
-    try {
-      sys.makeInheritable(fd);
-    } catch {
-      // a closed stdio fd stays closed
-    }
-  }
-  sys.closeRangeCloexec(3 + plan.preserveFds);
-  sys.resetSignals();
+  if (plan.seccomp && plan.noNewPrivileges) plan.seccomp();
   return sys.execve(exe, plan.args, plan.env);
 }

@@ -85,7 +85,12 @@ export function prepareRootfs(ctx: RootfsContext): void {
     symlinkSync('pts/ptmx', `${dev}/ptmx`);
     if (spec.process?.terminal) ensureFile(`${dev}/console`);
   }
-  if (spec.process?.cwd) ensureDir(secureJoin(rootfs, spec.process.cwd));
+  if (spec.process?.cwd) {
+    // Never under /proc (CVE-2024-21626's cwd /proc/self/fd/N): Node's recursive
+    // mkdir loops forever there; finalizeAndExec then refuses a cwd outside the root.
+    const cwd = secureJoin(rootfs, spec.process.cwd);
+    if (!`${cwd}/`.startsWith(`${rootfs.replace(/\/+$/, '')}/proc/`)) ensureDir(cwd);
+  }
 }
 
 function mountOne(ctx: RootfsContext, m: Mount): void {

@@ -31,6 +31,8 @@ export class FakeSys implements Sys {
   chroot(p: string) { this.rec('chroot', p); }
   chdir(p: string) { this.rec('chdir', p); }
   fchdir(fd: number) { this.rec('fchdir', fd); }
+  cwd = '/';
+  getcwd() { this.rec('getcwd'); return this.cwd; }
   mknod(p: string, mode: number, major: number, minor: number) { this.rec('mknod', p, mode, major, minor); }
   mkfifo(p: string, mode: number) { this.rec('mkfifo', p, mode); }
   chmod(p: string, mode: number) { this.rec('chmod', p, mode); }

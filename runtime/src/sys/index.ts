@@ -90,6 +90,8 @@ export interface Sys {
   chroot(path: string): void;
   chdir(path: string): void;
   fchdir(fd: number): void;
+  /** The cwd; ENOENT when it lies outside this process's root (glibc's getcwd rule). */
+  getcwd(): string;
   mknod(path: string, mode: number, major: number, minor: number): void;
   mkfifo(path: string, mode: number): void;
   chmod(path: string, mode: number): void;

@@ -37,6 +37,7 @@ export function createKoffiSys(): Sys {
     chroot: libc.func('int chroot(const char *path)'),
     chdir: libc.func('int chdir(const char *path)'),
     fchdir: libc.func('int fchdir(int fd)'),
+    getcwd: libc.func('void *getcwd(void *buf, size_t size)'),
     mknod: libc.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
     mkfifo: libc.func('int mkfifo(const char *path, uint32_t mode)'),
     sethostname: libc.func('int sethostname(const char *name, size_t len)'),
@@ -95,6 +96,11 @@ export function createKoffiSys(): Sys {
     chroot: (p) => void check(f.chroot(p), 'chroot', p),
     chdir: (p) => void check(f.chdir(p), 'chdir', p),
     fchdir: (fd) => void check(f.fchdir(fd), 'fchdir'),
+    getcwd: () => {
+      const buf = Buffer.alloc(4097);
+      if (!f.getcwd(buf, buf.length)) fail('getcwd');
+      return buf.toString('utf8', 0, buf.indexOf(0));
+    },
     mknod: (p, mode, major, minor) => {
       const dev = BigInt(((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xff) << 12)) | (BigInt(major & ~0xfff) << 32n);
       check(f.mknod(p, mode, dev), 'mknod', p);
