@@ -9,6 +9,7 @@ packages=(
   busybox-static      # the base image's rootfs
   runc crun           # peer runtimes, run beside berth-runtime in the runtime suite
   containerd docker.io podman  # consumers berth-runtime must work under (drop-in suite)
+  tini                # the static init berthd binds in for `run --init`
   iptables iproute2 containernetworking-plugins  # CNI bridge networking for berthd
   docker-registry skopeo umoci  # a local registry and third-party image tools
   libseccomp2 libseccomp-dev gcc libc6-dev make  # seccomp and the runtime's C helper

@@ -25,7 +25,7 @@ export const USAGE = `usage: berthd [options]
       --runtime NAME       runtime name reported by info [runc]
       --cni-bin-dir DIR    CNI plugins [/usr/lib/cni]; empty: no bridge networking
       --bridge NAME        the default bridge network's Linux bridge [berth0]
-      --bridge-subnet CIDR its addresses [172.30.0.0/16]
+      --bridge-subnet CIDR its addresses [the bridge's own, else 172.17.0.0/16 or the next free /16]
       --tlsverify          require client certificates signed by --tlscacert
       --tlscert FILE, --tlskey FILE, --tlscacert FILE
       --version            print the version
@@ -71,7 +71,7 @@ export function parseConfig(argv: string[]): DaemonConfig | 'version' | 'help' {
     runtime: values.runtime ?? 'runc',
     cniBinDir: values['cni-bin-dir'] ?? '/usr/lib/cni',
     bridge: values.bridge ?? 'berth0',
-    bridgeSubnet: values['bridge-subnet'] ?? '172.30.0.0/16',
+    bridgeSubnet: values['bridge-subnet'] ?? '',
     liveRestore: values['live-restore'] ?? true,
     tls,
   };

@@ -19,6 +19,8 @@ import { familiarName } from './images/reference.js';
 import { UnavailableImages } from './images/unavailable.js';
 import { CniNetworks } from './network/cni.js';
 import { BasicNetworks } from './network/hooks.js';
+import { NetworkCatalog } from './network/catalog.js';
+import { networksRouter } from './api/networks.js';
 import { ShimdClient } from './shimd/client.js';
 import { shimdImages } from './shimd/images.js';
 import { ShimdTasks } from './shimd/tasks.js';
@@ -28,9 +30,40 @@ import { VolumeService } from './volumes/service.js';
 import { eventsRouter } from './api/events.js';
 import { archiveRouter } from './api/archive.js';
 import { EventBus } from './events/bus.js';
+import { HealthMonitor } from './health/monitor.js';
+import type { ContainerRecord } from './containers/model.js';
 
 export interface Daemon {
   close(): Promise<void>;
+}
+
+/** create/destroy/prune events of volumes, observed around the volume service's calls. */
+function observeVolumes(volumes: VolumeService, bus: EventBus): void {
+  const create = volumes.create.bind(volumes);
+  volumes.create = (req, anonymous) => {
+    const existed = req.Name ? volumes.find(req.Name) : undefined;
+    const v = create(req, anonymous);
+    if (!existed) bus.publish('volume', 'create', v.Name, { driver: v.Driver ?? 'local' });
+    return v;
+  };
+  const remove = volumes.remove.bind(volumes);
+  volumes.remove = (name, force) => {
+    const existed = volumes.find(name);
+    remove(name, force);
+    if (existed) bus.publish('volume', 'destroy', name, { driver: 'local' });
+  };
+  const prune = volumes.prune.bind(volumes);
+  volumes.prune = (...args) => {
+    // Each removal goes through remove() above, which reports its destroy.
+    const out = prune(...args);
+    bus.publish('volume', 'prune', '', { reclaimed: String(out.SpaceReclaimed) });
+    return out;
+  };
+}
+
+function mkdirp(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }
 
 function daemonId(dataRoot: string): string {
@@ -54,6 +87,7 @@ export interface Assembled {
   containers: ContainerService;
   images: ImageService;
   store: ContainerStore;
+  health: HealthMonitor;
 }
 
 /** Builds the services and the app over a task service and an image backend. */
@@ -66,11 +100,47 @@ export function assemble(config: DaemonConfig, tasks: TaskService, backend: Imag
     ? new CniNetworks({ binDir: config.cniBinDir, stateDir: join(config.dataRoot, 'network'), bridge: config.bridge, subnet: config.bridgeSubnet })
     : new BasicNetworks();
   const bus = new EventBus();
-  const containers = new ContainerService(store, tasks, images, network, volumes, (type, action, c, extra = {}) =>
-    bus.publish(type, action, c.ID, { image: c.Config.Image ?? '', name: c.Name.slice(1), ...(c.Config.Labels ?? {}), ...extra }),
-  );
-  images.events = (action, id, name) => bus.publish('image', action, id, name ? { name } : {});
-  const execs = new ExecService(containers, tasks, join(config.dataRoot, 'exec'));
+  const publishContainer = (action: string, c: ContainerRecord, extra: Record<string, string> = {}) =>
+    bus.publish('container', action, c.ID, { image: c.Config.Image ?? '', name: c.Name.slice(1), ...(c.Config.Labels ?? {}), ...extra });
+  // The volume and network side of a container's start and exit, as dockerd reports it.
+  const mountEvents = (what: 'mount' | 'unmount', c: ContainerRecord) => {
+    for (const m of c.Mounts) {
+      if (m.Type !== 'volume' || !m.Name) continue;
+      const attrs: Record<string, string> = { container: c.ID, driver: m.Driver ?? 'local' };
+      if (what === 'mount') Object.assign(attrs, { destination: m.Destination, propagation: m.Propagation, 'read/write': String(m.RW) });
+      bus.publish('volume', what, m.Name, attrs);
+    }
+    const mode = !c.HostConfig.NetworkMode || c.HostConfig.NetworkMode === 'default' ? 'bridge' : c.HostConfig.NetworkMode;
+    if (mode !== 'none' && !mode.startsWith('container:')) {
+      bus.publish('network', what === 'mount' ? 'connect' : 'disconnect', c.NetworkSettings?.NetworkID ?? mode, { container: c.ID, name: mode, type: mode === 'host' ? 'host' : 'bridge' });
+    }
+  };
+  observeVolumes(volumes, bus);
+  let health: HealthMonitor | undefined;
+  let execs: ExecService | undefined;
+  const containers = new ContainerService(store, tasks, images, network, volumes, (_type, action, c, extra = {}) => {
+    publishContainer(action, c, extra);
+    if (action === 'start') {
+      health?.start(c);
+      mountEvents('mount', c);
+    } else if (action === 'die') {
+      health?.stop(c.ID);
+      mountEvents('unmount', c);
+    }
+    else if (action === 'destroy') {
+      health?.stop(c.ID);
+      execs?.forget(c.ID);
+    }
+  });
+  images.events = (action, id, name, extra = {}) => bus.publish('image', action, id, { ...(name ? { name } : {}), ...extra });
+  execs = new ExecService(containers, tasks, join(config.dataRoot, 'exec'));
+  execs.events = (action, id, extra) => {
+    const c = store.find(id);
+    if (c) publishContainer(action, c, extra);
+  };
+  const execService = execs;
+  containers.beforeKill = (c) => health?.halt(c.ID) ?? Promise.resolve();
+  health = new HealthMonitor({ find: (id) => store.find(id), save: (c) => store.save(c), runner: execs, emit: (action, c) => publishContainer(action, c) });
   images.inUse = (imageId) => store.all().find((c) => c.Image === imageId)?.ID;
   const system = new SystemService(
     { id: daemonId(config.dataRoot), dataRoot: config.dataRoot, runtime: config.runtime, liveRestore: config.liveRestore },
@@ -101,7 +171,10 @@ export function assemble(config: DaemonConfig, tasks: TaskService, backend: Imag
     return {
       LayersSize: imageRows.reduce((n, i) => n + i.Size, 0),
       Images: imageRows,
-      Containers: all.map((c) => ({
+      Containers: await Promise.all(all.map(async (c) => {
+        const rw = await containers.sizeRw(c);
+        const img = imageRows.find((i) => i.Id === c.Image);
+        return {
         Id: c.ID,
         Names: [c.Name],
         Image: c.Config.Image,
@@ -110,10 +183,11 @@ export function assemble(config: DaemonConfig, tasks: TaskService, backend: Imag
         Created: Math.floor(Date.parse(c.Created) / 1000),
         State: c.State.Status,
         Status: c.State.Status,
-        SizeRw: 0,
-        SizeRootFs: 0,
+        SizeRw: rw,
+        SizeRootFs: rw + (img?.Size ?? 0),
         Labels: c.Config.Labels ?? {},
         Mounts: c.Mounts,
+      };
       })),
       Volumes: volumes.list().map((v) => ({ ...v, UsageData: { Size: volumes.size(v.Name), RefCount: volumes.users(v.Name).length } })),
       BuildCache: [],
@@ -121,14 +195,18 @@ export function assemble(config: DaemonConfig, tasks: TaskService, backend: Imag
   };
   const app = buildApp([
     systemRouter(system, df),
-    containersRouter(containers, (id) => execs.idsOf(id)),
-    execRouter(execs, containers),
-    imagesRouter(images, (imageId) => store.all().filter((c) => c.Image === imageId).length),
+    containersRouter(containers, (id) => execService.idsOf(id), mkdirp(join(config.dataRoot, 'tmp')), async (c) => {
+      const name = c.ImageRef.startsWith('sha256:') ? undefined : c.ImageRef;
+      return name ? images.usage(name).catch(() => 0) : 0;
+    }),
+    execRouter(execService, containers),
+    imagesRouter(images, (imageId) => store.all().filter((c) => c.Image === imageId).length, join(config.dataRoot, 'tmp')),
     volumesRouter(volumes),
+    networksRouter(new NetworkCatalog(join(config.dataRoot, 'network'), network instanceof CniNetworks ? network.bridgeInfo() : undefined, () => store.all())),
     eventsRouter(bus),
     archiveRouter(containers),
   ]);
-  return { app, containers, images, store };
+  return { app, containers, images, store, health };
 }
 
 export async function serve(app: Assembled['app'], config: DaemonConfig): Promise<Listener[]> {
@@ -144,12 +222,14 @@ export async function serve(app: Assembled['app'], config: DaemonConfig): Promis
 
 export async function startDaemon(config: DaemonConfig): Promise<Daemon> {
   const shimd = new ShimdClient(config.shimdAddress, config.namespace);
-  const { app, containers, store } = assemble(config, new ShimdTasks(shimd), imageBackend(shimd, join(config.dataRoot, 'tmp')));
+  const { app, containers, store, health } = assemble(config, new ShimdTasks(shimd), imageBackend(shimd, join(config.dataRoot, 'tmp')));
   // Reconcile with shimd before serving, so the first `docker ps` is right.
   try {
     await shimd.ready(5000);
     await shimd.ensureNamespace();
     await containers.restore();
+    // Probes start over for the runs found alive, as dockerd's restore does.
+    for (const c of store.all()) if (c.State.Running) health.start(c);
   } catch (e) {
     process.stderr.write(`berthd: ${(e as Error).message}; containers are unavailable until berth-shimd answers\n`);
     store.load();
@@ -163,6 +243,7 @@ export async function startDaemon(config: DaemonConfig): Promise<Daemon> {
   }
   return {
     async close() {
+      health.stopAll();
       await Promise.all(listeners.map((l) => l.close()));
       shimd.close();
     },

@@ -21,9 +21,16 @@ export interface Env {
   bridge: string;
   subnet: string;
   sock: string;
-  docker(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Result>;
+  docker(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number }): Promise<Result>;
   /** Restarts berthd only (state on disk and in shimd stays). */
   restartDaemon(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops berthd and berth-shimd together, then starts both (live restore). */
+  restartAll(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops berthd and leaves it down until startDaemon(). */
+  stopDaemon(signal?: NodeJS.Signals): Promise<void>;
+  startDaemon(): Promise<void>;
+  /** berthd's pid, for memory figures. */
+  daemonPid(): number | undefined;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -75,7 +82,15 @@ export async function startEnv(): Promise<Env> {
     p.on('exit', (code, signal) => out.push(`[${args[0]?.split('/').pop()} pid ${p.pid} exited: code ${code} signal ${signal}]\n`));
     return p;
   };
-  const shimd = launch([bins.shimd, '--address', shimdSock, '--root', join(dir, 'shimd-root'), '--state', join(dir, 'shimd-state'), '--runtime', runtimeUnderTest]);
+  const shimdArgs = [bins.shimd, '--address', shimdSock, '--root', join(dir, 'shimd-root'), '--state', join(dir, 'shimd-state'), '--runtime', runtimeUnderTest];
+  let shimd = launch(shimdArgs);
+  const startShimd = async () => {
+    rmSync(shimdSock, { force: true });
+    shimd = launch(shimdArgs);
+    const p = shimd;
+    await waitFor(() => existsSync(shimdSock) || p.exitCode !== null, 20000, 'berth-shimd socket');
+    if (p.exitCode !== null) throw new Error(`berth-shimd exited: ${out.join('')}`);
+  };
   let berthd: ChildProcess | undefined;
   const startBerthd = async () => {
     rmSync(sock, { force: true });
@@ -109,6 +124,15 @@ export async function startEnv(): Promise<Env> {
       await stopProcess(berthd, signal);
       await startBerthd();
     },
+    async restartAll(signal = 'SIGTERM') {
+      await stopProcess(berthd, signal);
+      await stopProcess(shimd, signal);
+      await startShimd();
+      await startBerthd();
+    },
+    stopDaemon: (signal = 'SIGTERM') => stopProcess(berthd, signal),
+    startDaemon: () => startBerthd(),
+    daemonPid: () => berthd?.pid,
     logs: () => out.join(''),
     async stop() {
       try {

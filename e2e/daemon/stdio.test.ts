@@ -74,4 +74,25 @@ describe.skipIf(!isRoot || !existsSync(DOCKER) || !existsSync('/usr/bin/script')
     expect(cat.stdout).toBe('detached\n');
     expect((await env.docker(['rm', '-f', name])).code).toBe(0);
   });
+  it('docker logs returns a large output byte for byte, split by stream, with --tail and -t', async () => {
+    const name = uid();
+    // 30000 lines with escapes, UTF-8, control bytes and a last line without newline.
+    const script = `i=0; while [ $i -lt 30000 ]; do printf 'l%05d "q" \\\\ \\t é ✓ \\033[0m\\n' $i; i=$((i+1)); done; echo to-stderr >&2; printf 'no-newline'`;
+    const run = await env.docker(['run', '--name', name, 'busybox', 'sh', '-c', script]);
+    expect(run.code).toBe(0);
+    const logs = await env.docker(['logs', name]);
+    const lines = logs.stdout.split('\n');
+    expect(lines.length).toBe(30001);
+    expect(lines[0]).toBe('l00000 "q" \\ \t é ✓ \u001b[0m');
+    expect(lines[29999]).toBe('l29999 "q" \\ \t é ✓ \u001b[0m');
+    expect(lines[30000]).toBe('no-newline');
+    expect(logs.stdout).toBe(run.stdout);
+    expect(logs.stderr).toBe('to-stderr\n');
+    const tail = await env.docker(['logs', '--tail', '2', name]);
+    expect(tail.stdout).toBe('no-newline');
+    expect(tail.stderr).toBe('to-stderr\n');
+    const stamped = await env.docker(['logs', '-t', '--tail', '1', name]);
+    expect(stamped.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z no-newline$/);
+    expect((await env.docker(['rm', name])).code).toBe(0);
+  });
 });

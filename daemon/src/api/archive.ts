@@ -77,6 +77,7 @@ export function archiveRouter(svc: ContainerService): Router {
     const { child, done } = await tar(['-C', dirname(full), '-cf', '-', basename(full)]);
     child.stdout!.pipe(res);
     await done.catch((e) => res.destroy(e));
+    svc.note(svc.get(String(req.params.id)), 'archive-path', { path });
   });
 
   r.put('/containers/:id/archive', async (req, res) => {
@@ -92,6 +93,7 @@ export function archiveRouter(svc: ContainerService): Router {
     const args = ['-C', full, '-xf', '-', boolParam(req.query.copyUIDGID) ? '--same-owner' : '--no-same-owner'];
     const { done } = await tar(args, req);
     await done;
+    svc.note(svc.get(String(req.params.id)), 'extract-to-dir', { path });
     res.status(200).end();
   });
   return r;

@@ -5,16 +5,18 @@ import { type Request, Router } from 'express';
 import { invalid } from '../errors.js';
 import type { ContainerRecord } from '../containers/model.js';
 import type { ContainerService, WaitCondition } from '../containers/service.js';
-import { readLogs } from '../logs/jsonfile.js';
+import { readLogBatches, readLogs } from '../logs/jsonfile.js';
 import { type Sample, sample, statsJson } from '../stats/stats.js';
 import { boolParam, humanDuration, intParam, parseFilters, timeParam } from './format.js';
-import { frame, hijack, MULTIPLEXED, RAW, STDERR, STDOUT } from './streams.js';
+import { frame, hijack, MULTIPLEXED, OutputBatch, RAW, STDERR, STDOUT } from './streams.js';
 
 function statusText(c: ContainerRecord): string {
   const s = c.State;
   if (s.Running) {
     const up = `Up ${humanDuration(Date.now() - Date.parse(s.StartedAt))}`;
-    return s.Paused ? `${up} (Paused)` : up;
+    if (s.Paused) return `${up} (Paused)`;
+    const h = s.Health?.Status;
+    return h === 'starting' ? `${up} (health: starting)` : h === 'healthy' || h === 'unhealthy' ? `${up} (${h})` : up;
   }
   if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(Date.now() - Date.parse(s.FinishedAt))} ago`;
   if (s.Status === 'removing') return 'Removal In Progress';
@@ -45,11 +47,11 @@ function networks(c: ContainerRecord): Record<string, object> {
       Links: null,
       Aliases: null,
       MacAddress: ns.MacAddress ?? '',
-      NetworkID: name,
-      EndpointID: c.State.Running && name === 'bridge' ? c.ID : '',
+      NetworkID: ns.NetworkID ?? name,
+      EndpointID: c.State.Running ? (ns.EndpointID ?? '') : '',
       Gateway: ns.Gateway ?? '',
       IPAddress: ns.IPAddress ?? '',
-      IPPrefixLen: ns.IPAddress ? 16 : 0,
+      IPPrefixLen: ns.IPAddress ? (ns.IPPrefixLen ?? 16) : 0,
       IPv6Gateway: '',
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
@@ -164,12 +166,12 @@ export function inspect(c: ContainerRecord, execIds: string[]): object {
       LinkLocalIPv6PrefixLen: 0,
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
-      EndpointID: '',
+      EndpointID: ns.IPAddress ? (ns.EndpointID ?? '') : '',
       Gateway: ns.Gateway ?? '',
       GlobalIPv6Address: '',
       GlobalIPv6PrefixLen: 0,
       IPAddress: ns.IPAddress ?? '',
-      IPPrefixLen: ns.IPAddress ? 16 : 0,
+      IPPrefixLen: ns.IPAddress ? (ns.IPPrefixLen ?? 16) : 0,
       IPv6Gateway: '',
       MacAddress: ns.MacAddress ?? '',
       Networks: networks(c),
@@ -195,6 +197,8 @@ function matches(c: ContainerRecord, filters: Map<string, string[]>): boolean {
         }
         case 'ancestor':
           return c.Config.Image === v || c.Image === v || c.Image.startsWith(`sha256:${v}`) || c.ImageRef.includes(v);
+        case 'health':
+          return (c.State.Health?.Status ?? 'none') === v;
         case 'exited':
           return !c.State.Running && String(c.State.ExitCode) === v;
         default:
@@ -206,7 +210,12 @@ function matches(c: ContainerRecord, filters: Map<string, string[]>): boolean {
   return true;
 }
 
-export function containersRouter(svc: ContainerService, execIds: (id: string) => string[]): Router {
+export function containersRouter(
+  svc: ContainerService,
+  execIds: (id: string) => string[],
+  tmpDir = '/tmp',
+  imageSize: (c: ContainerRecord) => Promise<number> = async () => 0,
+): Router {
   const r = Router();
   const id = (req: Request) => String(req.params.id);
 
@@ -228,7 +237,7 @@ export function containersRouter(svc: ContainerService, execIds: (id: string) =>
     res.json({ ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
   });
 
-  r.get('/containers/json', (req, res) => {
+  r.get('/containers/json', async (req, res) => {
     const all = boolParam(req.query.all);
     const limit = intParam(req.query.limit);
     const filters = parseFilters(req.query.filters);
@@ -238,7 +247,11 @@ export function containersRouter(svc: ContainerService, execIds: (id: string) =>
       .filter((c) => matches(c, filters))
       .sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
     if (limit !== undefined && limit > 0) list = list.slice(0, limit);
-    res.json(list.map(summary));
+    if (!boolParam(req.query.size)) {
+      res.json(list.map(summary));
+      return;
+    }
+    res.json(await Promise.all(list.map(async (c) => ({ ...summary(c), SizeRw: await svc.sizeRw(c), SizeRootFs: (await svc.sizeRw(c)) + (await imageSize(c)) }))));
   });
 
   r.get('/containers/:id/json', (req, res) => {
@@ -274,6 +287,21 @@ export function containersRouter(svc: ContainerService, execIds: (id: string) =>
   r.post('/containers/:id/unpause', async (req, res) => {
     await svc.unpause(id(req));
     res.status(204).end();
+  });
+
+  r.get('/containers/:id/changes', async (req, res) => {
+    res.json(await svc.changes(id(req)));
+  });
+
+  r.get('/containers/:id/export', async (req, res) => {
+    const tar = await svc.export(id(req), tmpDir);
+    res.status(200).type('application/x-tar');
+    res.on('close', () => tar.destroy());
+    tar.pipe(res);
+  });
+
+  r.post('/containers/:id/update', async (req, res) => {
+    res.json(await svc.update(id(req), req.body));
   });
 
   r.post('/containers/:id/rename', async (req, res) => {
@@ -317,7 +345,9 @@ export function containersRouter(svc: ContainerService, execIds: (id: string) =>
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const done = c.State.Running ? svc.exited(c.ID) : Promise.resolve();
-    for await (const e of readLogs(c.LogPath, {
+    // Frames are gathered into large writes: one write per line costs more than the parsing.
+    const out = new OutputBatch(res);
+    for await (const batch of readLogBatches(c.LogPath, {
       follow,
       tail: tail !== undefined && Number.isFinite(tail) ? tail : undefined,
       since: timeParam(req.query.since),
@@ -325,12 +355,16 @@ export function containersRouter(svc: ContainerService, execIds: (id: string) =>
       done,
       signal: abort.signal,
     })) {
-      if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
-      const text = timestamps ? `${e.time} ${e.log}` : e.log;
-      const chunk = tty ? Buffer.from(text) : frame(e.stream === 'stderr' ? STDERR : STDOUT, text);
-      if (!res.write(chunk)) await new Promise((r2) => res.once('drain', r2));
+      for (const e of batch) {
+        if ((e.stream === 'stdout' && !stdout) || (e.stream === 'stderr' && !stderr)) continue;
+        const stamp = timestamps ? `${e.time} ` : '';
+        if (tty) out.push(stamp + e.bytes);
+        else out.frame(e.stream === 'stderr' ? STDERR : STDOUT, e.bytes, stamp);
+      }
+      await out.flush(follow);
       if (abort.signal.aborted) break;
     }
+    await out.flush(true);
     res.end();
   });
 
@@ -343,6 +377,7 @@ export function containersRouter(svc: ContainerService, execIds: (id: string) =>
     const stream = boolParam(req.query.stream);
     const tty = !!c.Config.Tty;
     const { socket, head } = hijack(req, res, tty ? RAW : MULTIPLEXED);
+    svc.note(c, 'attach');
     const abort = new AbortController();
     socket.on('close', () => abort.abort());
     socket.on('error', () => abort.abort());
@@ -358,6 +393,9 @@ export function containersRouter(svc: ContainerService, execIds: (id: string) =>
     } finally {
       release();
     }
+    // Leaving a container that still runs is a detach, as dockerd reports it.
+    const now = svc.list().find((x) => x.ID === c.ID);
+    if (now?.State.Running) svc.note(now, 'detach');
     socket.end();
 
     async function streamAttach(): Promise<void> {

@@ -22,7 +22,17 @@ export function execRouter(execs: ExecService, containers: ContainerService): Ro
       res.status(200).end();
       return;
     }
-    const streams = await execs.start(e.id, { tty });
+    let streams: Awaited<ReturnType<ExecService['start']>>;
+    try {
+      streams = await execs.start(e.id, { tty });
+    } catch (err) {
+      // As dockerd: once the client asked to attach, a start failure (a missing
+      // user, a missing command) is written to its stdout and the exit code is 126.
+      const { socket: s } = hijack(req, res, tty ? RAW : MULTIPLEXED);
+      const msg = `${(err as Error).message}\r\n`;
+      s.end(tty ? Buffer.from(msg) : frame(STDOUT, msg));
+      return;
+    }
     const { socket, head } = hijack(req, res, tty ? RAW : MULTIPLEXED);
     if (streams.stdin) {
       if (head.length) streams.stdin.write(head);

@@ -4,10 +4,12 @@ import { invalid, notImplemented } from '../errors.js';
 import type { ImageService, ImageSummary } from '../images/service.js';
 import { familiarName, familiarRepository } from '../images/reference.js';
 import { boolParam, parseFilters } from './format.js';
+import { DANGLING_REPO } from '../images/import.js';
+import { Readable } from 'node:stream';
 
 function repoDigests(s: ImageSummary): string[] {
   const out = new Set<string>();
-  for (const n of s.names) out.add(`${familiarRepository(n.name)}@${n.target.digest}`);
+  for (const n of s.names) if (!n.name.startsWith(`${DANGLING_REPO}@`)) out.add(`${familiarRepository(n.name)}@${n.target.digest}`);
   return [...out];
 }
 
@@ -75,7 +77,7 @@ function nameParam(req: Request): string {
   return Array.isArray(p) ? p.join('/') : String(p);
 }
 
-export function imagesRouter(images: ImageService, containersUsing: (imageId: string) => number): Router {
+export function imagesRouter(images: ImageService, containersUsing: (imageId: string) => number, tmpDir = '/tmp'): Router {
   const r = Router();
 
   r.get('/images/json', async (req, res) => {
@@ -124,7 +126,31 @@ export function imagesRouter(images: ImageService, containersUsing: (imageId: st
   });
 
   r.post('/images/create', async (req, res) => {
-    if (req.query.fromSrc) throw notImplemented('image import (fromSrc) is not implemented yet');
+    if (req.query.fromSrc) {
+      const src = String(req.query.fromSrc);
+      let source: Readable = req;
+      if (src !== '-') {
+        if (!/^https?:\/\//.test(src)) throw invalid(`fromSrc must be "-" (the request body) or an http(s) URL, not "${src}"`);
+        const got = await fetch(src).catch((e) => {
+          throw invalid(`import from ${src}: ${(e as Error).message}`);
+        });
+        if (!got.ok || !got.body) throw invalid(`import from ${src}: HTTP ${got.status}`);
+        source = Readable.fromWeb(got.body as import('node:stream/web').ReadableStream);
+      }
+      const q = req.query;
+      const changes = (Array.isArray(q.changes) ? q.changes : q.changes ? [q.changes] : []).map(String);
+      const id = await images.import({
+        source,
+        repo: q.repo ? String(q.repo) : undefined,
+        tag: q.tag ? String(q.tag) : undefined,
+        message: q.message ? String(q.message) : undefined,
+        changes,
+        tmpDir,
+      });
+      res.status(200).setHeader('Content-Type', 'application/json');
+      res.end(`${JSON.stringify({ status: id })}\n`);
+      return;
+    }
     const from = String(req.query.fromImage ?? '');
     if (!from) throw invalid('fromImage or fromSrc is required');
     const tag = req.query.tag ? String(req.query.tag) : '';
@@ -136,6 +162,12 @@ export function imagesRouter(images: ImageService, containersUsing: (imageId: st
     const tag = req.query.tag ? String(req.query.tag) : '';
     const name = nameParam(req);
     await progressStream(res, (report) => images.push(tag ? `${name}:${tag}` : name, registryAuth(req), report));
+  });
+
+  r.post('/images/prune', async (req, res) => {
+    const filters = parseFilters(req.query.filters);
+    const dangling = filters.get('dangling')?.[0];
+    res.json(await images.prune(dangling === 'false' || dangling === '0'));
   });
 
   r.get('/images/search', () => {

@@ -1,6 +1,6 @@
 // /volumes/*: parses and formats; behaviour is VolumeService's.
 import { Router } from 'express';
-import type { Volume, VolumeService } from '../volumes/service.js';
+import { hasLabel, type Volume, type VolumeService } from '../volumes/service.js';
 import { boolParam, parseFilters } from './format.js';
 
 function view(v: Volume): object {
@@ -22,12 +22,7 @@ export function volumesRouter(volumes: VolumeService): Router {
     if (names?.length) list = list.filter((v) => names.some((n) => v.Name.includes(n)));
     const labels = filters.get('label');
     if (labels?.length) {
-      list = list.filter((v) =>
-        labels.every((l) => {
-          const i = l.indexOf('=');
-          return i < 0 ? l in v.Labels : v.Labels[l.slice(0, i)] === l.slice(i + 1);
-        }),
-      );
+      list = list.filter((v) => labels.every((l) => hasLabel(v, l)));
     }
     if (filters.get('driver')?.length) list = list.filter((v) => filters.get('driver')!.includes(v.Driver));
     res.json({ Volumes: list.map(view), Warnings: null });
@@ -37,7 +32,8 @@ export function volumesRouter(volumes: VolumeService): Router {
   });
   r.post('/volumes/prune', (req, res) => {
     const filters = parseFilters(req.query.filters);
-    res.json(volumes.prune(filters.get('all')?.some((v) => v === 'true' || v === '1') ?? false));
+    const all = filters.get('all')?.some((v) => v === 'true' || v === '1') ?? false;
+    res.json(volumes.prune(all, filters.get('label') ?? [], filters.get('label!') ?? []));
   });
   r.get('/volumes/:name', (req, res) => {
     res.json(view(volumes.get(String(req.params.name))));

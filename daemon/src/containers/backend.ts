@@ -23,6 +23,8 @@ export interface RootfsSource {
 export interface TaskService {
   createContainer(id: string, spec: object, rootfs: RootfsSource, labels: Record<string, string>, image: string): Promise<void>;
   updateSpec(id: string, spec: object): Promise<void>;
+  /** The container's stored OCI spec. */
+  getSpec(id: string): Promise<any>;
   deleteContainer(id: string): Promise<void>;
   /** Creates the init process (not started); returns its host pid. */
   createTask(

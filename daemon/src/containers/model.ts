@@ -132,7 +132,15 @@ export interface ContainerRecord {
   Mounts: MountPoint[];
   /** True once `docker stop`/`kill` asked it to stop: restart policies hold off. */
   ManualStop?: boolean;
-  NetworkSettings?: { IPAddress?: string; Gateway?: string; MacAddress?: string; Ports?: Record<string, PortBinding[] | null> };
+  NetworkSettings?: {
+    IPAddress?: string;
+    IPPrefixLen?: number;
+    Gateway?: string;
+    MacAddress?: string;
+    NetworkID?: string;
+    EndpointID?: string;
+    Ports?: Record<string, PortBinding[] | null>;
+  };
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -1,8 +1,7 @@
 // -v / --mount / the image's VOLUMEs → berthd's MountPoints (inspect's Mounts) and
 // the OCI spec's extra mounts. A named volume that is new and empty gets the
 // image's content at its destination, as Docker fills it on first mount.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { invalid } from '../errors.js';
 import type { VolumeService } from '../volumes/service.js';
@@ -122,11 +121,7 @@ export function planMounts(
       const v = volumes.create({ Name: w.source || undefined, Labels: w.labels }, anonymous);
       name = v.Name;
       source = volumes.mount(v.Name);
-      if (!w.noCopy && volumes.isEmpty(v.Name)) {
-        const from = imagePath(rootfs, w.target);
-        if (from && readdirSync(from).length) execFileSync('cp', ['-a', `${from}/.`, source]);
-        volumes.markPopulated(v.Name);
-      }
+      if (!w.noCopy) volumes.populate(v.Name, imagePath(rootfs, w.target));
     } else if (!existsSync(source)) {
       // -v with a missing host path creates it, as dockerd does.
       mkdirSync(source, { recursive: true });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { conflict, DaemonError, invalid, notModified } from '../errors.js';
 import { fifoDrained, mkfifo, openFifoWriter } from '../sys/fifo.js';
 import type { ImageProvider, TaskExit, TaskService } from './backend.js';
@@ -20,10 +20,27 @@ import {
 } from './model.js';
 import { randomName } from './names.js';
 import { parseSignal } from './signals.js';
-import { buildSpec, parseNumericUser, type ResolvedUser } from './spec.js';
+import { buildSpec, resourcesOf, type ResolvedUser } from './spec.js';
 import type { ContainerStore } from './store.js';
 import type { VolumeService } from '../volumes/service.js';
 import { planMounts, wantedMounts } from './mounts.js';
+import { resolveUserInRootfs } from './user.js';
+import { type Change, exportRootfs, rootfsChanges, writableSize } from './rootfs.js';
+import { validateHealthcheck } from '../health/monitor.js';
+
+/** Where `--init` finds its init: a static tini (Debian's tini package), as dockerd binds docker-init. */
+export const INIT_CANDIDATES = ['/usr/bin/tini-static', '/usr/libexec/docker/docker-init', '/usr/bin/docker-init'];
+
+function initBinary(): string {
+  const found = INIT_CANDIDATES.find((p) => existsSync(p));
+  if (!found) throw invalid(`--init needs a static init binary and none was found (looked for ${INIT_CANDIDATES.join(', ')}); install Debian's tini package`);
+  return found;
+}
+
+/** What docker update may change (moby's container.UpdateConfig). */
+const UPDATABLE = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight'] as const;
+
+export type UpdateRequest = Partial<Pick<HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus' | 'CpuShares' | 'CpuQuota' | 'CpuPeriod' | 'CpusetCpus' | 'PidsLimit' | 'BlkioWeight' | 'RestartPolicy'>> & Record<string, any>;
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -38,6 +55,8 @@ export interface NetworkHooks {
   teardown(c: ContainerRecord): Promise<void>;
   netns(c: ContainerRecord): 'new' | 'host';
   validate(hc: HostConfig): void;
+  /** After restore: release what setup left for containers no longer running. */
+  sweep?(running: string[]): Promise<unknown>;
 }
 
 export type EventSink = (type: 'container', action: string, c: ContainerRecord, extra?: Record<string, string>) => void;
@@ -73,6 +92,8 @@ export class ContainerService {
   /** Attach streams still draining a container's output: auto-removal waits for them. */
   private readonly holds = new Map<string, Set<Promise<void>>>();
   private readonly waiters = new Map<string, { condition: WaitCondition; resolve: (code: number, err?: string) => void }[]>();
+  /** Runs before berthd itself kills a running container (stop, rm -f, kill -9): healthchecks halt. */
+  beforeKill: (c: ContainerRecord) => Promise<void> = async () => {};
 
   constructor(
     private readonly store: ContainerStore,
@@ -137,6 +158,7 @@ export class ContainerService {
     if (!body.Image) throw invalid('No image specified');
     const hc: HostConfig = body.HostConfig ?? {};
     validateHostConfig(hc);
+    validateHealthcheck(body.Healthcheck);
     this.network.validate(hc);
     const image = await this.images.resolve(body.Image);
     const id = randomBytes(32).toString('hex');
@@ -174,11 +196,13 @@ export class ContainerService {
         this.writeEtcFiles(c);
         const rootfs = await this.images.prepareRootfs(id, image.id);
         try {
-          const rootMounts = wanted.some((w) => w.type === 'volume') ? await this.images.rootfsMounts(id) : [];
+          const rootMounts = await this.images.rootfsMounts(id);
+          const user = resolveUserInRootfs(c.Config.User, rootMounts);
           const planned = planMounts(wanted, this.volumes, rootMounts);
           c.Mounts = planned.points;
           this.store.save(c);
-          const spec = buildSpec(c, { hostsPath: c.HostsPath, hostnamePath: c.HostnamePath, resolvConfPath: c.ResolvConfPath }, this.resolveUser(c), planned.spec, this.network.netns(c));
+          const paths = { hostsPath: c.HostsPath, hostnamePath: c.HostnamePath, resolvConfPath: c.ResolvConfPath, initPath: hc.Init ? initBinary() : undefined };
+          const spec = buildSpec(c, paths, user, planned.spec, this.network.netns(c));
           await this.tasks.createContainer(id, spec, rootfs, { 'berth.docker.name': fullName }, image.ref);
         } catch (e) {
           await this.images.removeRootfs(id).catch(() => {});
@@ -196,14 +220,9 @@ export class ContainerService {
     }
   }
 
-  private resolveUser(c: ContainerRecord): ResolvedUser {
-    const u = parseNumericUser(c.Config.User);
-    if (u) return u;
-    // Names are looked up in the image's /etc/passwd when the snapshot is readable;
-    // until then only numeric users and root are accepted.
-    const name = (c.Config.User ?? '').split(':')[0];
-    if (name === 'root') return { uid: 0, gid: 0 };
-    throw invalid(`unable to find user ${name}: only numeric uid[:gid] users are supported`);
+  /** `user` (an exec's, or the container's) resolved against the container's rootfs. */
+  async userOf(c: ContainerRecord, user: string | undefined): Promise<ResolvedUser> {
+    return resolveUserInRootfs(user, await this.images.rootfsMounts(c.ID));
   }
 
   private writeEtcFiles(c: ContainerRecord): void {
@@ -316,7 +335,8 @@ export class ContainerService {
     this.live.delete(c.ID);
     live?.markExited();
     this.notify(c.ID, ['not-running', 'next-exit'], c.State.ExitCode, msg);
-    if (c.HostConfig.AutoRemove) await this.remove(c.ID, { force: true, volumes: false }).catch(() => {});
+    // --rm takes the container's anonymous volumes with it, as dockerd's auto-remove does.
+    if (c.HostConfig.AutoRemove) await this.remove(c.ID, { force: true, volumes: true }).catch(() => {});
   }
 
   /** Pipes the container's stdin into the FIFO the shim reads; its end becomes CloseIO. */
@@ -374,7 +394,7 @@ export class ContainerService {
       this.notify(id, ['not-running', 'next-exit'], exit.exitStatus);
       if (c.HostConfig.AutoRemove) {
         await this.drainHolds(id);
-        await this.remove(c.ID, { force: true, volumes: false }).catch(() => {});
+        await this.remove(c.ID, { force: true, volumes: true }).catch(() => {});
       } else if (this.shouldRestart(c)) {
         c.RestartCount++;
         c.State.Restarting = true;
@@ -446,6 +466,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (!c.State.Running) throw conflict(`Cannot kill container: ${ref}: container ${c.ID} is not running`);
     const sig = parseSignal(signal, 9);
+    if (sig === 9) await this.beforeKill(c);
     if (sig === 9 || sig === 15) c.ManualStop = c.HostConfig.RestartPolicy?.Name !== 'always' ? true : c.ManualStop;
     await this.tasks.kill(c.ID, sig, '', sig === 9);
     this.emit('container', 'kill', c, { signal: String(sig) });
@@ -482,13 +503,16 @@ export class ContainerService {
     this.store.save(c);
     const sig = parseSignal(opts.signal ?? c.Config.StopSignal, 15);
     const t = opts.t ?? c.Config.StopTimeout ?? 10;
+    await this.beforeKill(c);
     if (c.State.Paused) await this.tasks.resume(c.ID).catch(() => {});
     await this.tasks.kill(c.ID, sig, '', false).catch(() => {});
+    this.emit('container', 'kill', c, { signal: String(sig) });
     if (t < 0 ? await this.waitExitHandled(c.ID, 2 ** 31 - 1) : await this.waitExitHandled(c.ID, t * 1000)) {
       this.emit('container', 'stop', c);
       return;
     }
     await this.tasks.kill(c.ID, 9, '', true).catch(() => {});
+    this.emit('container', 'kill', c, { signal: '9' });
     await this.waitExitHandled(c.ID, 10_000);
     this.emit('container', 'stop', c);
   }
@@ -512,6 +536,7 @@ export class ContainerService {
       c.ManualStop = true;
       c.HostConfig.AutoRemove = false; // we are removing it ourselves
       if (c.State.Running) {
+        await this.beforeKill(c);
         if (c.State.Paused) await this.tasks.resume(c.ID).catch(() => {});
         await this.tasks.kill(c.ID, 9, '', true).catch(() => {});
         this.emit('container', 'kill', c, { signal: '9' });
@@ -539,6 +564,66 @@ export class ContainerService {
     }
     this.emit('container', 'destroy', c);
     this.notify(c.ID, ['removed', 'not-running', 'next-exit'], c.State.ExitCode);
+  }
+
+  /**
+   * docker update: new limits (and restart policy) into the record and the stored
+   * spec, and, while it runs, into the task's cgroup through shimd's Tasks.Update.
+   */
+  async update(ref: string, body: UpdateRequest): Promise<{ Warnings: string[] }> {
+    const c = this.store.get(ref);
+    if (!body || typeof body !== 'object') throw invalid('update body must be a JSON object');
+    const next: HostConfig = { ...c.HostConfig };
+    for (const k of UPDATABLE) if (body[k] !== undefined && body[k] !== null) (next as Record<string, unknown>)[k] = body[k];
+    // --cpus replaces a quota/period set before, and the other way round.
+    if (body.NanoCpus) {
+      next.CpuQuota = 0;
+      next.CpuPeriod = 0;
+    } else if (body.CpuQuota || body.CpuPeriod) next.NanoCpus = 0;
+    if (body.Memory && !body.MemorySwap && c.HostConfig.MemorySwap && c.HostConfig.MemorySwap > 0 && body.Memory > c.HostConfig.MemorySwap) {
+      throw conflict(`Cannot update container ${c.ID}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time`);
+    }
+    if (body.RestartPolicy?.Name !== undefined) {
+      if (c.HostConfig.AutoRemove && body.RestartPolicy.Name && body.RestartPolicy.Name !== 'no') {
+        throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+      }
+      next.RestartPolicy = { Name: body.RestartPolicy.Name, MaximumRetryCount: body.RestartPolicy.MaximumRetryCount ?? 0 };
+    }
+    validateHostConfig({ ...next, PortBindings: null });
+    if (next.PidsLimit !== undefined && next.PidsLimit !== null && next.PidsLimit < 0) next.PidsLimit = 0;
+    const resources = resourcesOf(next);
+    const spec = await this.tasks.getSpec(c.ID);
+    spec.linux ??= {};
+    spec.linux.resources = { devices: spec.linux.resources?.devices, ...resources };
+    if (c.State.Running) await this.tasks.update(c.ID, resources);
+    await this.tasks.updateSpec(c.ID, spec);
+    c.HostConfig = next;
+    this.store.save(c);
+    this.emit('container', 'update', c);
+    return { Warnings: [] };
+  }
+
+  /** Bytes in the container's writable layer (docker ps -s, system df). */
+  async sizeRw(c: ContainerRecord): Promise<number> {
+    try {
+      return writableSize(await this.images.rootfsMounts(c.ID));
+    } catch {
+      return 0;
+    }
+  }
+
+  /** docker diff: the container's writable layer against its image. */
+  async changes(ref: string): Promise<Change[]> {
+    const c = this.store.get(ref);
+    return rootfsChanges(await this.images.rootfsMounts(c.ID));
+  }
+
+  /** docker export: a tar of the container's merged rootfs. */
+  async export(ref: string, tmpDir: string): Promise<Readable> {
+    const c = this.store.get(ref);
+    const tar = await exportRootfs(await this.images.rootfsMounts(c.ID), tmpDir);
+    this.emit('container', 'export', c);
+    return tar;
   }
 
   async rename(ref: string, name: string): Promise<void> {
@@ -592,12 +677,20 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
     await this.tasks.resize(c.ID, undefined, w, h);
+    this.emit('container', 'resize', c, { height: String(h), width: String(w) });
+  }
+
+  /** Records an event the API layer observed (attach, detach, archive-path, extract-to-dir). */
+  note(c: ContainerRecord, action: string, extra?: Record<string, string>): void {
+    this.emit('container', action, c, extra);
   }
 
   async top(ref: string): Promise<number[]> {
     const c = this.store.get(ref);
     if (!c.State.Running) throw conflict(`Container ${c.ID} is not running`);
-    return this.tasks.pids(c.ID);
+    const pids = await this.tasks.pids(c.ID);
+    this.emit('container', 'top', c);
+    return pids;
   }
 
   async metrics(ref: string): Promise<any> {
@@ -636,6 +729,8 @@ export class ContainerService {
           const p = join(this.store.dir(c.ID), 'init-stdin');
           if (existsSync(p)) this.connectStdin(c.ID, this.liveOf(c.ID), p);
         }
+        // stop/kill wait on the run's exit handling (network teardown included).
+        this.liveOf(c.ID);
         this.watch(c);
       } else {
         if (process.env.BERTHD_DEBUG) process.stderr.write(`berthd: restoring ${c.ID}: task ${JSON.stringify(st)}\n`);
@@ -643,6 +738,21 @@ export class ContainerService {
         await this.handleExit(c.ID, { exitStatus: st?.exitStatus ?? 255, exitedAt: isoNow() });
       }
     }
+    await this.network.sweep?.(this.store.all().filter((c) => c.State.Running || c.State.Paused).map((c) => c.ID));
+    // As dockerd does at start: `always` containers come back even after docker stop,
+    // unless-stopped and on-failure ones only when nobody stopped them.
+    for (const c of this.store.all()) {
+      if (c.State.Status !== 'exited' || c.State.StartedAt === ZERO_TIME || !this.restartsOnBoot(c)) continue;
+      await this.startTask(c).catch((e) => process.stderr.write(`berthd: restarting ${c.ID}: ${(e as Error).message}\n`));
+    }
+  }
+
+  private restartsOnBoot(c: ContainerRecord): boolean {
+    const p = c.HostConfig.RestartPolicy ?? {};
+    if (p.Name === 'always') return true;
+    if (c.ManualStop) return false;
+    if (p.Name === 'unless-stopped') return true;
+    return p.Name === 'on-failure' && c.State.ExitCode !== 0 && (!p.MaximumRetryCount || c.RestartCount < p.MaximumRetryCount);
   }
 }
 

@@ -76,6 +76,8 @@ export interface SpecPaths {
   hostsPath: string;
   hostnamePath: string;
   resolvConfPath: string;
+  /** --init: the init binary bound at /sbin/docker-init, which runs the command. */
+  initPath?: string;
 }
 
 export interface ExtraMount {
@@ -90,6 +92,8 @@ export interface ResolvedUser {
   uid: number;
   gid: number;
   additionalGids?: number[];
+  /** From passwd: HOME when the container's env has none. */
+  home?: string;
 }
 
 export function parseNumericUser(user: string | undefined): ResolvedUser | undefined {
@@ -123,6 +127,7 @@ export function buildSpec(
   const env = [...(c.Config.Env ?? [])];
   if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
   if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  if (user.home && !env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${user.home}`);
   if (!env.some((e) => e.startsWith('PATH='))) {
     env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   }
@@ -141,9 +146,44 @@ export function buildSpec(
     { destination: '/etc/hostname', type: 'bind', source: paths.hostnamePath, options: ['rbind', 'rprivate'] },
     { destination: '/etc/hosts', type: 'bind', source: paths.hostsPath, options: ['rbind', 'rprivate'] },
     ...extraMounts,
+    ...(paths.initPath ? [{ destination: '/sbin/docker-init', type: 'bind', source: paths.initPath, options: ['bind', 'ro'] }] : []),
   ];
 
-  const resources: any = { devices: privileged ? [{ allow: true, access: 'rwm' }] : DEVICE_RULES };
+  const resources: any = { devices: privileged ? [{ allow: true, access: 'rwm' }] : DEVICE_RULES, ...resourcesOf(hc) };
+
+  const namespaces: any[] = [{ type: 'mount' }, { type: 'uts' }, { type: 'pid' }, { type: 'ipc' }, { type: 'cgroup' }];
+  if (netns === 'new') namespaces.push({ type: 'network' });
+
+  return {
+    ociVersion: '1.2.0',
+    process: {
+      terminal: !!c.Config.Tty,
+      ...(c.Config.Tty && Array.isArray(hc.ConsoleSize) && hc.ConsoleSize[0]
+        ? { consoleSize: { height: hc.ConsoleSize[0], width: hc.ConsoleSize[1] } }
+        : {}),
+      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids?.length ? { additionalGids: user.additionalGids } : {}) },
+      args: paths.initPath ? ['/sbin/docker-init', '--', c.Path, ...c.Args] : [c.Path, ...c.Args],
+      env,
+      cwd: c.Config.WorkingDir || '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps },
+      rlimits,
+      noNewPrivileges,
+    },
+    root: { path: 'rootfs', readonly: !!hc.ReadonlyRootfs },
+    hostname: c.Config.Hostname,
+    mounts,
+    linux: {
+      resources,
+      cgroupsPath: `/berth/${c.ID}`,
+      namespaces,
+      ...(privileged ? {} : { maskedPaths: MASKED, readonlyPaths: READONLY }),
+    },
+  };
+}
+
+/** HostConfig's limits → OCI linux.resources (without devices): for create and for update. */
+export function resourcesOf(hc: ContainerRecord['HostConfig']): any {
+  const resources: any = {};
   const memory: any = {};
   if (hc.Memory) memory.limit = hc.Memory;
   if (hc.MemorySwap) memory.swap = hc.MemorySwap;
@@ -161,33 +201,5 @@ export function buildSpec(
   if (Object.keys(cpu).length) resources.cpu = cpu;
   if (hc.PidsLimit && hc.PidsLimit > 0) resources.pids = { limit: hc.PidsLimit };
   if (hc.BlkioWeight) resources.blockIO = { weight: hc.BlkioWeight };
-
-  const namespaces: any[] = [{ type: 'mount' }, { type: 'uts' }, { type: 'pid' }, { type: 'ipc' }, { type: 'cgroup' }];
-  if (netns === 'new') namespaces.push({ type: 'network' });
-
-  return {
-    ociVersion: '1.2.0',
-    process: {
-      terminal: !!c.Config.Tty,
-      ...(c.Config.Tty && Array.isArray(hc.ConsoleSize) && hc.ConsoleSize[0]
-        ? { consoleSize: { height: hc.ConsoleSize[0], width: hc.ConsoleSize[1] } }
-        : {}),
-      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids?.length ? { additionalGids: user.additionalGids } : {}) },
-      args: [c.Path, ...c.Args],
-      env,
-      cwd: c.Config.WorkingDir || '/',
-      capabilities: { bounding: caps, effective: caps, permitted: caps },
-      rlimits,
-      noNewPrivileges,
-    },
-    root: { path: 'rootfs', readonly: !!hc.ReadonlyRootfs },
-    hostname: c.Config.Hostname,
-    mounts,
-    linux: {
-      resources,
-      cgroupsPath: `/berth/${c.ID}`,
-      namespaces,
-      ...(privileged ? {} : { maskedPaths: MASKED, readonlyPaths: READONLY }),
-    },
-  };
+  return resources;
 }

@@ -63,6 +63,10 @@ export function matchesEvent(e: DockerEvent, filters: Map<string, string[]>): bo
           return attrs.image === v || (e.Type === 'image' && (e.Actor.ID === v || attrs.name === v));
         case 'volume':
           return e.Type === 'volume' && e.Actor.ID === v;
+        case 'network':
+          return e.Type === 'network' && (e.Actor.ID === v || attrs.name === v);
+        case 'daemon':
+          return e.Type === 'daemon' && (e.Actor.ID === v || attrs.name === v);
         case 'label': {
           const i = v.indexOf('=');
           return i < 0 ? v in attrs : attrs[v.slice(0, i)] === v.slice(i + 1);

@@ -41,8 +41,8 @@ export interface ImageBackend {
   delete(name: string): Promise<void>;
   /** A blob of the content store, parsed as JSON (manifests, indexes, configs). */
   readJson(digest: string): Promise<any>;
-  /** Imports a docker-archive or OCI-archive tar; returns the images it named. */
-  importArchive(tar: Readable): Promise<StoredImage[]>;
+  /** Imports a docker-archive or OCI-archive tar; returns the images it named. `name` names an image the archive leaves untagged. */
+  importArchive(tar: Readable, name?: string): Promise<StoredImage[]>;
   /** Writes a docker-archive of the named images. */
   exportArchive(names: string[]): Readable;
   /** Unpacks (if needed) and prepares a writable snapshot over the image's layers. */

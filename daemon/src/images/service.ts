@@ -6,6 +6,8 @@ import { conflict, invalid, notFound, notImplemented } from '../errors.js';
 import type { ImageProvider, ResolvedImage, RootfsSource } from '../containers/backend.js';
 import type { ImageBackend, PullProgress, RegistryAuth, StoredImage } from './backend.js';
 import { familiarName, normalizeReference, parseReference } from './reference.js';
+import { archiveStream, buildImportArchive, DANGLING_REPO } from './import.js';
+import { rmSync } from 'node:fs';
 
 const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
 
@@ -22,7 +24,7 @@ export class ImageService implements ImageProvider {
   /** Image IDs that containers use: removal is refused while in use. */
   inUse: (imageId: string) => string | undefined = () => undefined;
   /** Where image events go (load, tag, untag, delete, pull, push). */
-  events: (action: string, id: string, name?: string) => void = () => {};
+  events: (action: string, id: string, name?: string, extra?: Record<string, string>) => void = () => {};
 
   constructor(private readonly backend: ImageBackend) {}
 
@@ -121,6 +123,7 @@ export class ImageService implements ImageProvider {
       for (const r of refs) {
         const { summary, name } = await this.find(r);
         names.push(...(name ? [name] : summary.names.map((n) => n.name)));
+        this.events('save', summary.id, name ? familiarName(name) : undefined);
       }
       return this.backend.exportArchive(names);
     })();
@@ -217,7 +220,46 @@ export class ImageService implements ImageProvider {
       report(msg);
     });
     report({ status: `${r.tag ?? 'latest'}: digest: ${pushed.digest} size: ${pushed.size}` });
+    this.events('push', familiarName(full), familiarName(full));
     report({ progressDetail: {}, aux: { Tag: r.tag ?? 'latest', Digest: pushed.digest, Size: pushed.size } });
+  }
+
+  /**
+   * docker import (fromSrc): a rootfs tar into a one-layer image, named `repo[:tag]`
+   * or left untagged (dangling). Returns the image ID.
+   */
+  async import(req: { source: Readable; repo?: string; tag?: string; message?: string; changes: string[]; tmpDir: string }): Promise<string> {
+    let name: string | undefined;
+    if (req.repo) {
+      const r = parseReference(req.tag ? `${req.repo}:${req.tag}` : req.repo);
+      if (r.digest) throw invalid(`cannot import digest reference "${req.repo}"`);
+      name = normalizeReference(req.tag ? `${req.repo}:${req.tag}` : req.repo);
+    }
+    const built = await buildImportArchive({ source: req.source, name: name ? familiarName(name) : undefined, message: req.message, changes: req.changes, tmpDir: req.tmpDir });
+    try {
+      await this.backend.importArchive(archiveStream(built.archive), name ? undefined : `${DANGLING_REPO}@${built.id}`);
+    } finally {
+      rmSync(built.dir, { recursive: true, force: true });
+    }
+    this.events('import', built.id, name ? familiarName(name) : undefined);
+    return built.id;
+  }
+
+  /** docker image prune: dangling images (all unused ones with `all`) not used by a container. */
+  async prune(all: boolean): Promise<{ ImagesDeleted: object[] | null; SpaceReclaimed: number }> {
+    const deleted: object[] = [];
+    let reclaimed = 0;
+    for (const s of await this.all()) {
+      const tagged = s.names.filter((n) => !n.name.includes('@'));
+      if ((!all && tagged.length) || this.inUse(s.id)) continue;
+      for (const n of tagged) deleted.push({ Untagged: familiarName(n.name) });
+      for (const n of s.names) await this.backend.delete(n.name);
+      deleted.push({ Deleted: s.id });
+      reclaimed += s.size;
+      this.events('delete', s.id);
+    }
+    this.events('prune', '', undefined, { reclaimed: String(reclaimed) });
+    return { ImagesDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
   }
 
   usage(name: string): Promise<number> {

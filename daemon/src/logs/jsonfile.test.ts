@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LogEntry, readLogs } from './jsonfile.js';
+import { type LogEntry, parseRaw, readLogs } from './jsonfile.js';
 
 const line = (log: string, stream = 'stdout', time = '2026-01-01T00:00:00.000000001Z') =>
   `${JSON.stringify({ log, stream, time })}\n`;
@@ -33,6 +33,40 @@ describe('json-file log reader', () => {
     expect((await collect(readLogs(p, { tail: 2 }))).map((e) => e.log)).toEqual(['b\n', 'c\n']);
     const since = Date.parse('2026-01-01T00:00:05Z') / 1000;
     expect((await collect(readLogs(p, { since }))).map((e) => e.stream)).toEqual(['stderr', 'stdout']);
+  });
+
+  it('parses the shim layout without JSON.parse, escapes and odd lines too', () => {
+    const plain = parseRaw(Buffer.from(line('héllo "x"\tz\n', 'stderr').trimEnd()))!;
+    expect(plain.stream).toBe('stderr');
+    expect(Buffer.from(plain.bytes, 'latin1').toString()).toBe('héllo "x"\tz\n');
+    expect(plain.time).toBe('2026-01-01T00:00:00.000000001Z');
+    const tricky = '","stream":"stdout","time":"x"}';
+    expect(parseRaw(Buffer.from(line(tricky).trimEnd()))!.bytes).toBe(tricky);
+    const ctl = parseRaw(Buffer.from(line('\u0001\u001b[0m\\').trimEnd()))!;
+    expect(ctl.bytes).toBe('\u0001\u001b[0m\\');
+    const reordered = parseRaw(Buffer.from(JSON.stringify({ stream: 'stdout', log: 'r\n', time: 't' })))!;
+    expect([reordered.bytes, reordered.time]).toEqual(['r\n', 't']);
+    expect(parseRaw(Buffer.from('not json'))).toBeUndefined();
+    expect(parseRaw(Buffer.from(''))).toBeUndefined();
+  });
+
+  it('tail seeks from the end across rotated files; tail 0 and tail beyond the count', async () => {
+    const d = tmp();
+    const p = join(d, 'c-json.log');
+    writeFileSync(`${p}.2`, line('1\n') + line('2\n'));
+    writeFileSync(`${p}.1`, line('3\n'));
+    writeFileSync(p, line('4\n') + line('5\n') + '{"log":"partial');
+    const tail = async (n: number) => (await collect(readLogs(p, { tail: n }))).map((e) => e.log.trim()).join(',');
+    expect(await tail(1)).toBe('5');
+    expect(await tail(2)).toBe('4,5');
+    expect(await tail(3)).toBe('3,4,5');
+    expect(await tail(4)).toBe('2,3,4,5');
+    expect(await tail(50)).toBe('1,2,3,4,5');
+    expect(await tail(0)).toBe('');
+    const big = join(d, 'big-json.log');
+    writeFileSync(big, Array.from({ length: 100_000 }, (_, i) => line(`${i}\n`)).join(''));
+    expect((await collect(readLogs(big))).length).toBe(100_000);
+    expect((await collect(readLogs(big, { tail: 3 }))).map((e) => e.log)).toEqual(['99997\n', '99998\n', '99999\n']);
   });
 
   it('follows appended lines until the container is done', async () => {

@@ -73,11 +73,11 @@ export class ShimdImages implements ImageBackend {
     return join(this.tmpDir, `${randomBytes(8).toString('hex')}${suffix}`);
   }
 
-  async importArchive(tar: Readable): Promise<StoredImage[]> {
+  async importArchive(tar: Readable, name = ''): Promise<StoredImage[]> {
     const path = this.tmp('.tar');
     try {
       await pipeline(tar, createWriteStream(path));
-      const res = await this.shimd.call<{ images: ProtoImage[] }>('Images', 'Import', { path, name: '', platform: '', no_unpack: false });
+      const res = await this.shimd.call<{ images: ProtoImage[] }>('Images', 'Import', { path, name, platform: '', no_unpack: false });
       return res.images.map(fromProto);
     } finally {
       rmSync(path, { force: true });

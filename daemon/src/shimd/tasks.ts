@@ -27,6 +27,11 @@ export class ShimdTasks implements TaskService {
     await this.shimd.call('Containers', 'Update', { container: { id, spec: JSON.stringify(spec) }, update_mask: ['spec'] });
   }
 
+  async getSpec(id: string) {
+    const res = await this.shimd.call<{ container: { spec: string } }>('Containers', 'Get', { id });
+    return JSON.parse(res.container.spec);
+  }
+
   async deleteContainer(id: string) {
     try {
       await this.shimd.call('Containers', 'Delete', { id });

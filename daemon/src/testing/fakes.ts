@@ -35,6 +35,12 @@ export class FakeTasks implements TaskService {
     for (const w of p.waiters.splice(0)) w(p.exit);
   }
 
+  async getSpec(id: string) {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`container ${id} not found`);
+    return c.spec;
+  }
+
   async createContainer(id: string, spec: object, rootfs: RootfsSource) {
     this.calls.push(`container.create ${id}`);
     if (this.containers.has(id)) throw conflict(`container ${id} already exists`);

@@ -3,7 +3,7 @@
 // type/device/o options, a filesystem mounted there while a container uses it.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict, invalid, notFound } from '../errors.js';
 
@@ -67,9 +67,7 @@ export class VolumeService {
     const existing = this.find(name);
     if (existing) return existing;
     const opts = req.DriverOpts ?? {};
-    for (const k of Object.keys(opts)) {
-      if (!['type', 'device', 'o', 'size'].includes(k)) throw invalid(`invalid option key: "${k}"`);
-    }
+    validateOptions(opts);
     const dir = join(this.root, name);
     mkdirSync(join(dir, '_data'), { recursive: true, mode: 0o755 });
     const v: Volume = {
@@ -123,6 +121,23 @@ export class VolumeService {
     writeFileSync(join(this.root, name, '.populated'), '');
   }
 
+  /**
+   * Fills a volume that has never held anything from the image's directory at its
+   * mount path, as Docker does on first mount: the content with owners, modes and
+   * times kept, and the volume's own root takes the directory's owner and mode.
+   */
+  populate(name: string, from: string | undefined): void {
+    if (!this.isEmpty(name)) return;
+    const target = this.mount(name);
+    if (from) {
+      if (readdirSync(from).length) execFileSync('cp', ['-a', '--', `${from}/.`, target], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const st = statSync(from);
+      chownSync(target, st.uid, st.gid);
+      chmodSync(target, st.mode & 0o7777);
+    }
+    this.markPopulated(name);
+  }
+
   remove(name: string, force = false): void {
     const v = this.find(name);
     if (!v) {
@@ -135,12 +150,17 @@ export class VolumeService {
     rmSync(join(this.root, name), { recursive: true, force: true });
   }
 
-  prune(all: boolean): { VolumesDeleted: string[]; SpaceReclaimed: number } {
+  /**
+   * Removes unused volumes: only anonymous ones unless `all` (API 1.42+), and only
+   * those matching every `label` filter (`k`, `k=v`) and no `label!` filter.
+   */
+  prune(all: boolean, labels: string[] = [], notLabels: string[] = []): { VolumesDeleted: string[]; SpaceReclaimed: number } {
     const deleted: string[] = [];
     let space = 0;
     for (const v of this.list()) {
       if (this.users(v.Name).length) continue;
       if (!all && !v.Anonymous) continue;
+      if (!labels.every((l) => hasLabel(v, l)) || notLabels.some((l) => hasLabel(v, l))) continue;
       space += du(v.Mountpoint);
       this.remove(v.Name);
       deleted.push(v.Name);
@@ -151,6 +171,24 @@ export class VolumeService {
   size(name: string): number {
     return du(this.get(name).Mountpoint);
   }
+}
+
+/** `k` or `k=v` against a volume's labels, as Docker's label filters match. */
+export function hasLabel(v: Volume, filter: string): boolean {
+  const i = filter.indexOf('=');
+  const labels = v.Labels ?? {};
+  return i < 0 ? filter in labels : labels[filter.slice(0, i)] === filter.slice(i + 1);
+}
+
+/** The local driver's options, checked as dockerd's local driver checks them. */
+function validateOptions(opts: Record<string, string>): void {
+  for (const k of Object.keys(opts)) {
+    if (!['type', 'device', 'o', 'size'].includes(k)) throw invalid(`invalid option: "${k}"`);
+  }
+  if (opts.size) throw invalid('quota size requested but no quota support');
+  if (opts.device && !opts.type) throw invalid('missing required option: "type"');
+  if (opts.type && !opts.device) throw invalid('missing required option: "device"');
+  if (opts.o && !opts.type) throw invalid('missing required option: "type"');
 }
 
 function du(path: string): number {
