@@ -60,7 +60,7 @@ function slowParse(line: string): RawEntry | undefined {
 }
 
 /** JSON string escapes in a binary string; \uXXXX is encoded back to UTF-8 bytes. */
-function unescape(s: string): string | undefined {
+function unescapeJsonText(s: string): string | undefined {
   let out = '';
   let from = 0;
   for (let i = s.indexOf('\\'); i >= 0; i = s.indexOf('\\', from)) {
@@ -97,7 +97,7 @@ export function parseLine(str: string, from: number, to: number): RawEntry | und
   if (!stream || !str.startsWith(TIME_KEY, v + 6)) return slowParse(str.slice(from, to));
   let bytes = str.slice(from + PREFIX.length, s);
   if (bytes.includes('\\')) {
-    const u = unescape(bytes);
+    const u = unescapeJsonText(bytes);
     if (u === undefined) return slowParse(str.slice(from, to));
     bytes = u;
   }
