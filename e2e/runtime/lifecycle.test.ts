@@ -1,8 +1,9 @@
 // The create/start split and the commands around it: state, list, kill, delete, pid-file.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, canRun, suite } from './rt.js';
+import { alive, canRun, isBerth, suite } from './rt.js';
 
 describe.skipIf(!canRun)('lifecycle', () => {
   const s = suite('life');
@@ -94,6 +95,43 @@ describe.skipIf(!canRun)('lifecycle', () => {
     const json = JSON.parse(s.rt(['list', '--format', 'json']).stdout);
     expect(json.find((c: any) => c.id === id)).toMatchObject({ id, status: 'created' });
     expect(s.rt(['list', '-q']).stdout.split('\n')).toContain(id);
+  });
+
+  it.skipIf(!isBerth)('list skips state dirs it cannot read: a real runc container and a foreign state.json on the same --root (issue 5)', () => {
+    const id = s.id();
+    expect(s.rt(['create', '-b', s.bundle({ args: ['true'] }), id], { files: true }).status).toBe(0);
+    // runc's own state dir, made by runc on the same root.
+    const runcId = s.id('runc');
+    const made = spawnSync('runc', ['--root', s.root, 'create', '-b', s.bundle({ args: ['true'] }), runcId], { stdio: 'ignore', timeout: 30_000 });
+    // And a state.json in a shape no runtime writes.
+    const junk = join(s.root, s.id('junk'));
+    mkdirSync(junk);
+    writeFileSync(join(junk, 'state.json'), '{"id": 1, "init_process_pid": "x"}');
+    try {
+      expect(made.status).toBe(0);
+      expect(existsSync(join(s.root, runcId, 'state.json'))).toBe(true);
+      const table = s.rt(['list']);
+      expect(table.stderr).toBe('');
+      expect(table.status).toBe(0);
+      expect(table.stdout.split('\n').filter((l) => l.startsWith('rt-')).map((l) => l.split(/\s+/)[0])).toEqual([id]);
+      const json = s.rt(['list', '--format', 'json']);
+      expect(json.status).toBe(0);
+      expect(JSON.parse(json.stdout).map((c: any) => c.id)).toEqual([id]);
+      expect(s.rt(['list', '-q']).stdout).toBe(`${id}\n`);
+      // With --debug each skipped entry is named on stderr.
+      const debug = s.rt(['--debug', 'list', '-q']);
+      expect(debug.status).toBe(0);
+      expect(debug.stdout).toBe(`${id}\n`);
+      expect(debug.stderr).toContain(runcId);
+      expect(debug.stderr).toContain(basename(junk));
+      // Asked for by name, the foreign entry is a clear error rather than a crash.
+      const st = s.rt(['state', runcId]);
+      expect(st.status).toBe(1);
+      expect(st.stderr).toMatch(/not a berth-runtime state file/);
+    } finally {
+      spawnSync('runc', ['--root', s.root, 'delete', '--force', runcId], { stdio: 'ignore', timeout: 30_000 });
+      rmSync(junk, { recursive: true, force: true });
+    }
   });
 
   it('stopped containers report status stopped once the process exits', async () => {

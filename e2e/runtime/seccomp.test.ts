@@ -302,3 +302,58 @@ open(sys.argv[2], "w").write(json.dumps({"msg": msg.decode(), "fds": len(fds)}))
     if (isBerth) expect(r.stderr).toMatch(/args\[0\]\.index: 6 is not a syscall argument/);
   });
 });
+
+const AF_NETLINK = 16;
+
+/** Docker's profile with its socket rule replaced by podman's pair (protocol given). */
+function podmanSocket(protocol: number): any {
+  const p = dockerDefaultProfile();
+  p.syscalls = p.syscalls.filter((s: any) => !s.names.includes('socket'));
+  p.syscalls.push(
+    {
+      names: ['socket'],
+      action: 'SCMP_ACT_ERRNO',
+      errnoRet: 22,
+      args: [
+        { index: 0, value: AF_NETLINK, op: 'SCMP_CMP_EQ' },
+        { index: 2, value: protocol, op: 'SCMP_CMP_EQ' },
+      ],
+    },
+    { names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: AF_NETLINK, op: 'SCMP_CMP_NE' }] },
+  );
+  return p;
+}
+
+// Issue 5: podman's default profile has several conditional rules for one syscall with
+// different actions; libseccomp refuses the pair on x86 (socketcall rewriting), and the
+// runtime must still load it, as runc does, with each rule in force on x86_64.
+describe.skipIf(!canRun)('seccomp: several conditional rules for one syscall', () => {
+  const s = suite('seccx');
+  const run = (args: string[], edit?: (c: any) => void) => s.rt(['run', '-b', s.bundle({ args, edit }), s.id()]);
+  // `ip link` opens socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE=0); `nc` opens an AF_INET socket.
+  const script = 'ip link >/dev/null 2>/dev/shm/e; cat /dev/shm/e; nc -w 1 127.0.0.1 1 </dev/null 2>&1; echo done';
+
+  it("loads podman's socket rules (NETLINK_AUDIT → EINVAL, non-netlink allowed, other netlink → default EPERM)", () => {
+    const r = run(['sh', '-c', script], (c) => {
+      c.linux.seccomp = podmanSocket(9);
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    // NETLINK_ROUTE matches neither rule: the default action, EPERM.
+    expect(r.stdout).toMatch(/Operation not permitted/);
+    // AF_INET is allowed: the socket opens and the connect fails on the network, not seccomp.
+    expect(r.stdout).not.toMatch(/nc: socket/);
+    expect(r.stdout).toMatch(/done\n$/);
+  });
+
+  it('applies the errnoRet of the first rule when both of its conditions match', () => {
+    const r = run(['sh', '-c', script], (c) => {
+      c.linux.seccomp = podmanSocket(0);
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Invalid argument/);
+    expect(r.stdout).not.toMatch(/Operation not permitted/);
+    expect(r.stdout).not.toMatch(/nc: socket/);
+  });
+});

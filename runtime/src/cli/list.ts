@@ -1,4 +1,5 @@
 import { invalid } from '../errors.js';
+import { logDebug } from '../log.js';
 import type { GlobalOptions } from '../main.js';
 import { parseArgs } from './args.js';
 
@@ -13,7 +14,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const format = (p.flags.format as string | undefined) ?? 'table';
   if (format !== 'table' && format !== 'json') throw invalid(`invalid format option`);
   const { list } = await import('../container/lifecycle.js');
-  const states = list(g.root);
+  const states = list(g.root, (id, err) => logDebug(`list: skipping ${id}: ${(err as Error)?.message ?? err}`));
   if (p.flags.quiet) {
     process.stdout.write(states.map((s) => `${s.id}\n`).join(''));
   } else if (format === 'json') {

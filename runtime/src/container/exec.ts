@@ -1,7 +1,8 @@
-// `exec`: the parent joins the container's cgroup and, on its main thread, its
-// pid, uts, ipc, network and cgroup namespaces (not mount: the node binary must
-// still resolve on the host), then spawns the exec stage, which joins the mount
-// namespace itself, sets up the process and execve's.
+// `exec`: the parent joins, on its main thread, the container's pid, uts, ipc,
+// network and cgroup namespaces (not mount: the node binary must still resolve on
+// the host), then spawns the exec stage, which joins the mount namespace itself,
+// sets up the process, joins the container's cgroups once it has every thread it
+// will ever have (a pids limit would stop Node creating more), and execve's.
 import { readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LinuxSeccomp, Process } from 'oci-spec-types';
@@ -43,6 +44,18 @@ export interface Executed {
   unref(): void;
 }
 
+/**
+ * The cgroup.procs files the exec stage joins. Like apply(): v1's unified and
+ * name=systemd hierarchies best effort, every controller (and v2's one dir) required.
+ */
+export function cgroupProcsOf(paths: Record<string, string>): { path: string; optional: boolean }[] {
+  const keys = Object.keys(paths);
+  return keys.map((k) => ({
+    path: join(paths[k], 'cgroup.procs'),
+    optional: k === 'name=systemd' || (k === '' && keys.length > 1),
+  }));
+}
+
 const JOINED_BY_PARENT = ['pid', 'uts', 'ipc', 'network', 'cgroup'];
 
 export async function exec(opts: ExecOptions): Promise<Executed> {
@@ -71,7 +84,6 @@ export async function exec(opts: ExecOptions): Promise<Executed> {
   const child = stage.child;
   try {
     if (!child.pid) throw new Error('cannot start the exec process');
-    c.cgroup.apply(child.pid);
     const plan: ExecStagePlan = {
       kind: 'exec',
       process: proc,
@@ -81,6 +93,7 @@ export async function exec(opts: ExecOptions): Promise<Executed> {
       // linux.seccomp applies to every process of the container, as with runc.
       seccomp: seccompOf(c.saved.bundle),
       hostPid: child.pid,
+      cgroupProcs: cgroupProcsOf(c.cgroup.paths),
       ociState: toOciState(c.saved, c.status),
     };
     stage.sync.write(`${JSON.stringify(plan)}\n`);

@@ -44,13 +44,14 @@ export function state(root: string, id: string): OciState {
   return toOciState(c.saved, c.status);
 }
 
-export function list(root: string): OciState[] {
+/** Every container under root; entries that cannot be read (deleted meanwhile, another runtime's) are skipped, as runc does. */
+export function list(root: string, onSkip?: (id: string, err: unknown) => void): OciState[] {
   const out: OciState[] = [];
   for (const id of listIds(root)) {
     try {
       out.push(state(root, id));
-    } catch {
-      // a container deleted while listing
+    } catch (err) {
+      onSkip?.(id, err);
     }
   }
   return out;

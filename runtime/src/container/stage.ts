@@ -2,7 +2,7 @@
 // pid namespace) and `__exec` (a process joining a running container). Each reads
 // its plan from the sync fd, sets the container up on its main thread with
 // synchronous calls only, reports ready, and finally execve's the user process.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, writeSync } from 'node:fs';
 import type { LinuxSeccomp, Process, Spec } from 'oci-spec-types';
 import { errorMessage } from '../errors.js';
 import { runHooks } from '../linux/hooks.js';
@@ -42,6 +42,8 @@ export interface ExecStagePlan {
   seccomp?: LinuxSeccomp;
   /** The exec process's host pid and the container state, for a seccomp listener. */
   hostPid?: number;
+  /** The container's cgroup.procs files, joined by the stage itself as late as it can. */
+  cgroupProcs?: { path: string; optional: boolean }[];
   ociState?: unknown;
 }
 
@@ -131,11 +133,38 @@ export function runInit(sys: Sys, plan: InitPlan, syncFd: number): never {
   return finalizeAndExec(sys, { ...pplan, seccomp }, exe);
 }
 
+function openCgroupProcs(files: { path: string; optional: boolean }[]): { fd: number; path: string; optional: boolean }[] {
+  const out: { fd: number; path: string; optional: boolean }[] = [];
+  for (const f of files) {
+    try {
+      out.push({ ...f, fd: openSync(f.path, fsConstants.O_WRONLY) /* libuv adds O_CLOEXEC */ });
+    } catch (err: any) {
+      if (!f.optional) throw new Error(`cannot join the container's cgroup ${f.path}: ${err?.message ?? err}`);
+    }
+  }
+  return out;
+}
+
+/** Writes 0 (the writer itself, with all its threads) to each cgroup.procs, then closes it. */
+function joinCgroups(fds: { fd: number; path: string; optional: boolean }[]): void {
+  for (const f of fds) {
+    try {
+      writeSync(f.fd, '0');
+    } catch (err: any) {
+      if (!f.optional) throw new Error(`cannot join the container's cgroup ${f.path}: ${err?.message ?? err}`);
+    } finally {
+      closeSync(f.fd);
+    }
+  }
+}
+
 export function runExec(sys: Sys, plan: ExecStagePlan, syncFd: number): never {
   const proc = plan.process;
   sys.prctl(PR.SET_DUMPABLE, 0);
   const consoleFd = proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1;
   const seccomp = prepareSeccomp(sys, plan.seccomp, plan.hostPid ?? process.pid, plan.ociState);
+  // Opened now, on the host's mount namespace; written to only at the end.
+  const cgroups = openCgroupProcs(plan.cgroupProcs ?? []);
   sys.unshare(CLONE.FS);
   if (plan.mntNs) joinNamespace(sys, plan.mntNs, 'mount');
   if (consoleFd >= 0) setupConsole(sys, consoleFd, proc.consoleSize, false);
@@ -143,6 +172,11 @@ export function runExec(sys: Sys, plan: ExecStagePlan, syncFd: number): never {
   const pplan = processPlan(proc, plan.preserveFds);
   const exe = lookPath(pplan.args[0], pplan.env);
   setRlimits(sys, pplan.rlimits);
+  // Into the container's cgroups now: everything from here on is synchronous and this
+  // process has every thread it will ever have (under a pids limit it could create no
+  // more; migrating is not limited, only forks are). Still privileged, and before
+  // `ready`, so the process is in the cgroup by the time `exec` returns.
+  joinCgroups(cgroups);
   writeMessageSync(syncFd, { type: 'ready', pid: process.pid });
   applyExecLabels(proc.apparmorProfile, proc.selinuxLabel);
   return finalizeAndExec(sys, { ...pplan, seccomp }, exe);

@@ -68,12 +68,29 @@ export function saveState(dir: string, s: SavedState): void {
 
 export function loadState(root: string, id: string): SavedState {
   const dir = containerDir(root, id);
+  let saved: unknown;
   try {
-    return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    saved = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
   } catch (err: any) {
     if (err?.code === 'ENOENT') throw notFound('container does not exist');
-    throw err;
+    throw invalid(`container ${id}: cannot read ${join(dir, 'state.json')}: ${err?.message ?? err}`);
   }
+  // Another runtime (runc) may keep its state dirs under the same --root.
+  if (!isSavedState(saved)) throw invalid(`container ${id}: ${join(dir, 'state.json')} is not a berth-runtime state file`);
+  return saved;
+}
+
+function isSavedState(v: any): v is SavedState {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.id === 'string' &&
+    Number.isInteger(v.pid) &&
+    typeof v.bundle === 'string' &&
+    typeof v.created === 'string' &&
+    typeof v.namespaces === 'object' &&
+    v.namespaces !== null
+  );
 }
 
 export function listIds(root: string): string[] {

@@ -86,19 +86,36 @@ export interface CompiledSeccomp {
   notify: boolean;
 }
 
+/**
+ * One filter context per architecture, merged into the native one at the end: on
+ * x86 libseccomp rewrites socket-family rules onto socketcall, where two conditional
+ * rules for one syscall (podman's socket pair) collapse into a conflict (EEXIST).
+ * Compiled together, that conflict would drop the rule on every architecture; apart,
+ * only the architecture that cannot express it loses it.
+ */
 export function compileSeccomp(lib: Libseccomp, cfg: LinuxSeccomp): CompiledSeccomp {
   checkSeccomp(cfg);
   const defaultCode = actionCode(cfg.defaultAction, cfg.defaultErrnoRet);
-  const ctx = lib.init(defaultCode);
-  try {
-    // no_new_privs is the runtime's business (process.noNewPrivileges), not libseccomp's.
-    lib.attrSet(ctx, SCMP_ATTR.CTL_NNP, 0);
-    for (const flag of cfg.flags ?? []) lib.attrSet(ctx, FLAG_ATTRS[flag]!, 1);
-    for (const arch of cfg.architectures ?? []) {
-      const token = lib.archResolve(archName(arch));
-      if (!token) throw invalid(`linux.seccomp.architectures: ${arch} is not known to libseccomp`);
-      lib.archAdd(ctx, token);
+  const native = lib.archNative();
+  const tokens: number[] = [];
+  for (const arch of cfg.architectures ?? []) {
+    const token = lib.archResolve(archName(arch));
+    if (!token) throw invalid(`linux.seccomp.architectures: ${arch} is not known to libseccomp`);
+    if (token !== native && !tokens.includes(token)) tokens.push(token);
+  }
+  const fresh = (): ScmpCtx => {
+    const ctx = lib.init(defaultCode);
+    try {
+      // no_new_privs is the runtime's business (process.noNewPrivileges), not libseccomp's.
+      lib.attrSet(ctx, SCMP_ATTR.CTL_NNP, 0);
+      for (const flag of cfg.flags ?? []) lib.attrSet(ctx, FLAG_ATTRS[flag]!, 1);
+    } catch (err) {
+      lib.release(ctx);
+      throw err;
     }
+    return ctx;
+  };
+  const addRules = (ctx: ScmpCtx): void => {
     for (const sc of cfg.syscalls ?? []) {
       const code = actionCode(sc.action, sc.errnoRet);
       // A rule that repeats the default action is redundant, and libseccomp refuses it.
@@ -108,6 +125,22 @@ export function compileSeccomp(lib: Libseccomp, cfg: LinuxSeccomp): CompiledSecc
         // A name this architecture does not have is skipped, as runc does.
         if (nr < 0) continue;
         for (const conds of ruleConditions(sc)) lib.ruleAdd(ctx, code, nr, conds, name);
+      }
+    }
+  };
+  const ctx = fresh();
+  try {
+    addRules(ctx);
+    for (const token of tokens) {
+      const sub = fresh();
+      try {
+        lib.archAdd(sub, token);
+        lib.archRemove(sub, native);
+        addRules(sub);
+        lib.merge(ctx, sub);
+      } catch (err) {
+        lib.release(sub);
+        throw err;
       }
     }
   } catch (err) {

@@ -20,8 +20,14 @@ export interface Libseccomp {
   archResolve(name: string): number;
   /** Adds an architecture; one already in the filter (the native one) is not an error. */
   archAdd(ctx: ScmpCtx, token: number): void;
+  archRemove(ctx: ScmpCtx, token: number): void;
+  /** The token of the architecture this process runs on (in every new filter). */
+  archNative(): number;
+  /** Merges `src` (architectures disjoint from `dst`'s) into `dst`; `src` is consumed on success. */
+  merge(dst: ScmpCtx, src: ScmpCtx): void;
   /** The syscall number on the native architecture, or a negative number when the name is unknown. */
   syscallResolve(name: string): number;
+  /** Adds a rule; one libseccomp says already exists (EEXIST) is ignored, as runc does. */
   ruleAdd(ctx: ScmpCtx, action: number, syscall: number, conditions: ScmpCondition[], what: string): void;
   attrSet(ctx: ScmpCtx, attr: number, value: number): void;
   /** Loads the filter into the calling thread (or every thread with TSYNC). */
@@ -64,6 +70,9 @@ export function loadLibseccomp(): Libseccomp {
     release: lib.func('void seccomp_release(void *ctx)'),
     archResolve: lib.func('uint32_t seccomp_arch_resolve_name(const char *name)'),
     archAdd: lib.func('int seccomp_arch_add(void *ctx, uint32_t token)'),
+    archRemove: lib.func('int seccomp_arch_remove(void *ctx, uint32_t token)'),
+    archNative: lib.func('uint32_t seccomp_arch_native(void)'),
+    merge: lib.func('int seccomp_merge(void *dst, void *src)'),
     syscallResolve: lib.func('int seccomp_syscall_resolve_name(const char *name)'),
     ruleAdd: lib.func('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int n, void *conds)'),
     attrSet: lib.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)'),
@@ -90,6 +99,9 @@ export function loadLibseccomp(): Libseccomp {
       const ret = f.archAdd(ctx, token >>> 0);
       if (ret !== -17 /* EEXIST */) check(ret, 'seccomp_arch_add');
     },
+    archRemove: (ctx, token) => void check(f.archRemove(ctx, token >>> 0), 'seccomp_arch_remove'),
+    archNative: () => f.archNative() >>> 0,
+    merge: (dst, src) => void check(f.merge(dst, src), 'seccomp_merge'),
     syscallResolve: (name) => f.syscallResolve(name),
     ruleAdd: (ctx, action, syscall, conditions, what) => {
       // struct scmp_arg_cmp { unsigned int arg; enum scmp_compare op; u64 datum_a; u64 datum_b; }
@@ -100,7 +112,11 @@ export function loadLibseccomp(): Libseccomp {
         buf.writeBigUInt64LE(BigInt.asUintN(64, c.a), i * 24 + 8);
         buf.writeBigUInt64LE(BigInt.asUintN(64, c.b), i * 24 + 16);
       }
-      check(f.ruleAdd(ctx, action >>> 0, syscall, conditions.length, conditions.length ? buf : null), 'seccomp_rule_add', what);
+      const ret = f.ruleAdd(ctx, action >>> 0, syscall, conditions.length, conditions.length ? buf : null);
+      // EEXIST: libseccomp already holds a rule covering this one (a duplicate, or one
+      // its per-architecture rewriting — socketcall on x86 — made identical to another).
+      // runc ignores it the same way; the rules added so far stay in force.
+      if (ret !== -17) check(ret, 'seccomp_rule_add', what);
     },
     attrSet: (ctx, attr, value) => void check(f.attrSet(ctx, attr, value), 'seccomp_attr_set'),
     load: (ctx) => void check(f.load(ctx), 'seccomp_load'),
@@ -111,14 +127,18 @@ export function loadLibseccomp(): Libseccomp {
 /** A recording stand-in for unit tests: resolves a few x86-64 syscall names. */
 export function fakeLibseccomp(known: Record<string, number> = { read: 0, write: 1, mkdir: 83, chmod: 90, personality: 135 }) {
   const calls: unknown[][] = [];
+  let ctxs = 0;
   const lib: Libseccomp = {
     init: (a) => {
       calls.push(['init', a]);
-      return { ctx: true };
+      return { ctx: ++ctxs };
     },
     release: () => void calls.push(['release']),
     archResolve: (name) => ({ x86_64: 0xc000003e, x86: 0x40000003, x32: 0x4000003e, aarch64: 0xc00000b7 })[name] ?? 0,
-    archAdd: (_c, t) => void calls.push(['archAdd', t]),
+    archAdd: (c, t) => void calls.push(['archAdd', t, c]),
+    archRemove: (c, t) => void calls.push(['archRemove', t, c]),
+    archNative: () => 0xc000003e,
+    merge: (d, sc) => void calls.push(['merge', d, sc]),
     syscallResolve: (name) => known[name] ?? -1,
     ruleAdd: (_c, action, nr, conds) => void calls.push(['rule', action, nr, conds]),
     attrSet: (_c, attr, v) => void calls.push(['attr', attr, v]),
