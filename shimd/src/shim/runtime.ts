@@ -17,6 +17,12 @@ export interface RunResult {
   stdout: string;
 }
 
+/**
+ * Pids of runtime invocations Node itself spawned and will wait for: the shim's
+ * reaper must leave them alone, or Node never sees their exit.
+ */
+export const spawnedPids = new Set<number>();
+
 export class Runtime {
   constructor(readonly opts: RuntimeOptions) {}
 
@@ -31,6 +37,8 @@ export class Runtime {
         reject(internal(`runtime ${this.opts.binary}: ${(err as Error).message}`));
         return;
       }
+      const pid = child.pid;
+      if (pid) spawnedPids.add(pid);
       let out = '';
       let err = '';
       child.stdout?.on('data', (d) => {
@@ -43,6 +51,7 @@ export class Runtime {
       child.on('error', (e) => reject(internal(`runtime ${this.opts.binary}: ${e.message}`)));
       // 'exit', not 'close': with pass-through stdio the container keeps the pipes open.
       child.on('exit', (code, signal) => {
+        if (pid) spawnedPids.delete(pid);
         const status = code ?? 128;
         if (status === 0) {
           resolve({ code: 0, stdout: out });

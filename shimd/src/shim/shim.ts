@@ -4,9 +4,9 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ErrorKind, failedPrecondition, internal, invalidArgument, notFound, nowRfc3339 } from '../errors.js';
-import { receiveConsole, reap } from '../sys/index.js';
+import { childPids, receiveConsole, reap } from '../sys/index.js';
 import { JsonFileLog, ProcessIO, type StdioPaths } from './io.js';
-import { Runtime } from './runtime.js';
+import { Runtime, spawnedPids } from './runtime.js';
 
 export type Status = 'created' | 'running' | 'stopped' | 'paused' | 'pausing';
 
@@ -71,6 +71,10 @@ export class Task {
   private memoryCgroup = '';
   private oomBaseline = 0;
   private consoleSeq = 0;
+  /** Processes being launched: their pid is not known until the runtime's pid file is read. */
+  private launching = 0;
+  /** Exits of pids no record claimed yet, kept while a launch is under way (its process may be among them). */
+  private readonly unclaimed = new Map<number, number>();
   /** Called for every event, in the order they happen. */
   onEvent: (topic: string, event: object) => void = () => {};
   /** Called once the init has been deleted: the shim's work is done. */
@@ -108,7 +112,24 @@ export class Task {
 
   /** Runs `runtime create|exec` with the process's stdio and records its pid. */
   private async launch(proc: Proc, args: string[], pidFile: string): Promise<void> {
-    const io = new ProcessIO(proc.stdio, this.log);
+    // Only the init's output goes to the container's log (as Docker does); an exec has its own stdio.
+    const io = new ProcessIO(proc.stdio, proc.execId ? undefined : this.log);
+    this.launching++;
+    try {
+      await this.launchWith(proc, io, args, pidFile);
+    } finally {
+      this.launching--;
+    }
+    // It may have exited, and been reaped as an unknown child, before its pid file was read.
+    const early = this.unclaimed.get(proc.pid);
+    if (early !== undefined) {
+      this.unclaimed.delete(proc.pid);
+      void this.exited(proc, early);
+    }
+    if (this.launching === 0) this.unclaimed.clear();
+  }
+
+  private async launchWith(proc: Proc, io: ProcessIO, args: string[], pidFile: string): Promise<void> {
     proc.io = io;
     let console: ReturnType<typeof receiveConsole> | undefined;
     try {
@@ -132,6 +153,14 @@ export class Task {
     } catch (err) {
       console?.cancel();
       io.close();
+      // The runtime failed after it started the process: it must not run on untracked
+      // (once it exits, the reaper collects it as an unknown child).
+      const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
       throw err;
     }
   }
@@ -330,9 +359,24 @@ export class Task {
     }
   }
 
+  /**
+   * Reaps every child that has exited: the init and execs by their recorded pid,
+   * then any other child (orphans reparented to this subreaper, an exec whose
+   * record has no pid yet), so no zombie keeps the container's pid namespace alive.
+   * Runtime invocations Node spawned are left to Node, which waits for them itself.
+   */
   private reapAll(): void {
-    for (const p of [...(this.init ? [this.init] : []), ...this.execs.values()]) {
+    const procs = [...(this.init ? [this.init] : []), ...this.execs.values()];
+    const known = new Set<number>();
+    for (const p of procs) {
       if (!p.pid || p.status === 'stopped') continue;
+      known.add(p.pid);
+      const early = this.unclaimed.get(p.pid);
+      if (early !== undefined) {
+        this.unclaimed.delete(p.pid);
+        void this.exited(p, early);
+        continue;
+      }
       const r = reap(p.pid);
       if (!r) continue;
       // ECHILD: not (yet) reparented to us; if it is gone nonetheless, it exited unseen.
@@ -342,6 +386,18 @@ export class Task {
       }
       void this.exited(p, r.exitStatus);
     }
+    for (const pid of childPids()) {
+      if (known.has(pid) || spawnedPids.has(pid)) continue;
+      let r: { exitStatus: number } | undefined;
+      try {
+        r = reap(pid);
+      } catch {
+        continue;
+      }
+      if (r && r.exitStatus >= 0 && this.launching > 0) this.unclaimed.set(pid, r.exitStatus);
+    }
+    // Kept only for a launch in flight: afterwards a pid could be reused.
+    if (this.launching === 0) this.unclaimed.clear();
   }
 
   private async exited(p: Proc, status: number): Promise<void> {

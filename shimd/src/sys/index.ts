@@ -1,5 +1,6 @@
 // The only place in shimd that declares native functions (koffi). Loaded lazily:
 // the shim uses a handful, shimd only mount/umount.
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import koffi from 'koffi';
 
@@ -78,6 +79,27 @@ export function reap(pid: number): { exitStatus: number } | undefined {
   const s = status.readInt32LE(0);
   const termsig = s & 0x7f;
   return { exitStatus: termsig === 0 ? (s >> 8) & 0xff : 128 + termsig };
+}
+
+/** Pids of this process's children (every thread's, orphans reparented to us included). */
+export function childPids(): number[] {
+  const pids = new Set<number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
+  for (const tid of tids) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/self/task/${tid}/children`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    for (const w of text.split(' ')) if (w.trim()) pids.add(Number(w));
+  }
+  return [...pids];
 }
 
 /** A pipe as [read end, write end], close-on-exec (Node clears that on the fds it hands a child). */
