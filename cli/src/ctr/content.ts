@@ -1,7 +1,7 @@
 // `berth ctr content …`: blobs in berth-shimd's content store (Content service).
 import { UsageError, table } from './args.js';
 import { describeError } from './client.js';
-import { connectImages, type Globals, humanSize, type ImageClients } from './images.js';
+import { type Globals, humanSize, type ImageClients, runImageCommand } from './images.js';
 
 const USAGE = `usage: berth ctr content COMMAND
   ls [-q]              list blobs
@@ -19,26 +19,8 @@ function age(iso: string): string {
   return `${Math.floor(s / 86400)} days`;
 }
 
-export async function main(argv: string[], g: Globals): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(USAGE);
-    return cmd ? 0 : 1;
-  }
-  let c: ImageClients | undefined;
-  try {
-    c = connectImages(g);
-    return await run(c, cmd, rest);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`berth ctr content: ${e.message}\n${USAGE}`);
-      return 2;
-    }
-    process.stderr.write(`ctr: ${describeError(e)}\n`);
-    return 1;
-  } finally {
-    c?.close();
-  }
+export function main(argv: string[], g: Globals): Promise<number> {
+  return runImageCommand('content', USAGE, argv, g, run);
 }
 
 async function run(c: ImageClients, cmd: string, argv: string[]): Promise<number> {

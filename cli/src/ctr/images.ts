@@ -24,6 +24,38 @@ export interface ImageClients {
   close(): void;
 }
 
+/**
+ * The shared frame of `ctr images|content|snapshots`: usage, one connection for the
+ * verb, usage errors (exit 2) and daemon errors (exit 1) reported like ctr's.
+ */
+export async function runImageCommand(
+  group: string,
+  usage: string,
+  argv: string[],
+  g: Globals,
+  run: (c: ImageClients, cmd: string, argv: string[]) => Promise<number>,
+): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage);
+    return cmd ? 0 : 1;
+  }
+  let c: ImageClients | undefined;
+  try {
+    c = connectImages(g);
+    return await run(c, cmd, rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`berth ctr ${group}: ${e.message}\n${usage}`);
+      return 2;
+    }
+    process.stderr.write(`ctr: ${describeError(e)}\n`);
+    return 1;
+  } finally {
+    c?.close();
+  }
+}
+
 export function connectImages(g: Globals): ImageClients {
   const v1 = (loadProto('images') as any).berth.images.v1;
   const target = grpcTarget(g.address);
@@ -97,26 +129,8 @@ function progressPrinter(): (p: Msg) => void {
   };
 }
 
-export async function main(argv: string[], g: Globals): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(USAGE);
-    return cmd ? 0 : 1;
-  }
-  let c: ImageClients | undefined;
-  try {
-    c = connectImages(g);
-    return await run(c, cmd, rest);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`berth ctr images: ${e.message}\n${USAGE}`);
-      return 2;
-    }
-    process.stderr.write(`ctr: ${describeError(e)}\n`);
-    return 1;
-  } finally {
-    c?.close();
-  }
+export function main(argv: string[], g: Globals): Promise<number> {
+  return runImageCommand('images', USAGE, argv, g, run);
 }
 
 async function run(c: ImageClients, cmd: string, argv: string[]): Promise<number> {

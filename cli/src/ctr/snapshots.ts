@@ -1,7 +1,7 @@
 // `berth ctr snapshots …`: berth-shimd's snapshotter (Snapshots service).
 import { parseFlags, table, UsageError } from './args.js';
 import { describeError } from './client.js';
-import { connectImages, type Globals, humanSize, type ImageClients } from './images.js';
+import { type Globals, humanSize, type ImageClients, runImageCommand } from './images.js';
 
 const USAGE = `usage: berth ctr snapshots COMMAND
   ls                           list snapshots (KEY PARENT KIND)
@@ -26,26 +26,8 @@ export function mountCommand(mounts: Msg[], target: string): string {
     .join('\n');
 }
 
-export async function main(argv: string[], g: Globals): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(USAGE);
-    return cmd ? 0 : 1;
-  }
-  let c: ImageClients | undefined;
-  try {
-    c = connectImages(g);
-    return await run(c, cmd, rest);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`berth ctr snapshots: ${e.message}\n${USAGE}`);
-      return 2;
-    }
-    process.stderr.write(`ctr: ${describeError(e)}\n`);
-    return 1;
-  } finally {
-    c?.close();
-  }
+export function main(argv: string[], g: Globals): Promise<number> {
+  return runImageCommand('snapshots', USAGE, argv, g, run);
 }
 
 async function run(c: ImageClients, cmd: string, argv: string[]): Promise<number> {
