@@ -9,3 +9,4 @@
 export * from './runtime.js';
 export * from './image.js';
 export * from './validate.js';
+export { DEFAULT_CAPABILITIES, DEFAULT_READONLY_PATHS } from './defaults.js';

@@ -1,25 +1,11 @@
 // Docker's container model → an OCI runtime spec (config.json), with dockerd's
 // defaults: its capability set, masked and read-only paths, device rules, /dev/shm
 // of 64 MiB, and the per-container /etc/hosts, /etc/hostname, /etc/resolv.conf.
+import { DEFAULT_CAPABILITIES, DEFAULT_READONLY_PATHS } from 'oci-spec-types';
 import { invalid } from '../errors.js';
 import type { ContainerRecord } from './model.js';
 
-export const DEFAULT_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
+export const DEFAULT_CAPS = DEFAULT_CAPABILITIES;
 
 export const ALL_CAPS = [
   'CAP_AUDIT_CONTROL', 'CAP_AUDIT_READ', 'CAP_AUDIT_WRITE', 'CAP_BLOCK_SUSPEND', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
@@ -36,7 +22,7 @@ const MASKED = [
   '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
-const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+const READONLY = DEFAULT_READONLY_PATHS;
 
 // The character devices every container may use (as dockerd's default rules).
 const DEVICE_RULES = [

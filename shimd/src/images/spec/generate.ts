@@ -1,6 +1,7 @@
 // A runtime spec (config.json) from an image config, with defaults like containerd's
 // (oci/spec.go populateDefaultUnixSpec): the Docker default capability set, masked and
 // read-only /proc and /sys paths, the usual /dev, /proc, /sys mounts and namespaces.
+import { DEFAULT_CAPABILITIES, DEFAULT_READONLY_PATHS } from 'oci-spec-types';
 import type { ImageConfig } from '../digest.js';
 import { invalidArgument } from '../errors.js';
 
@@ -25,22 +26,7 @@ export interface SpecOverrides {
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export const DEFAULT_CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
+export { DEFAULT_CAPABILITIES, DEFAULT_READONLY_PATHS };
 
 export const DEFAULT_MASKED_PATHS = [
   '/proc/acpi',
@@ -56,7 +42,6 @@ export const DEFAULT_MASKED_PATHS = [
   '/proc/scsi',
 ];
 
-export const DEFAULT_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export function defaultMounts(): Array<{ destination: string; type: string; source: string; options: string[] }> {
   return [
