@@ -93,7 +93,7 @@ describe('gc', () => {
     const two = buildLayout(join(env.dir, 'l2'), { layers: [base, [file('two', '2\n')]] });
     await env.local.importArchive('default', tarLayout(join(env.dir, 'l1'), join(env.dir, '1.tar')), { name: 'example.com/one' });
     await env.local.importArchive('other', tarLayout(join(env.dir, 'l2'), join(env.dir, '2.tar')), { name: 'example.com/two' });
-    expect(env.local.gc()).toEqual({ blobs: [], snapshots: [] });
+    expect(env.local.gc()).toEqual({ blobs: [], snapshots: [], leases: [] });
 
     const c1 = chainIds(one.diffIds);
     const c2 = chainIds(two.diffIds);

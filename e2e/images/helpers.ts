@@ -24,9 +24,10 @@ export interface Env {
 export function makeEnv(prefix: string, snapshotter: 'overlay' | 'copy' | 'auto' = 'auto'): Env {
   const dir = tempDir(prefix);
   const mounts: string[] = [];
+  const local = new ImagesLocal({ root: join(dir, 'root'), snapshotter });
   return {
     dir,
-    local: new ImagesLocal({ root: join(dir, 'root'), snapshotter }),
+    local,
     mounts,
     cleanup() {
       for (const m of mounts.reverse()) {
@@ -36,6 +37,7 @@ export function makeEnv(prefix: string, snapshotter: 'overlay' | 'copy' | 'auto'
           // already gone
         }
       }
+      local.snapshots.removeLinks();
       rmSync(dir, { recursive: true, force: true });
     },
   };

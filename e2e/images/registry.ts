@@ -1,21 +1,23 @@
 // Debian's docker-registry (distribution 2.8) started for one test file on
-// 127.0.0.1 with a free port and a temp config: no auth, htpasswd basic auth, or
-// token auth against a small token server run here. Stopped by its PID.
+// 127.0.0.1 (or another local address) with a free port and a temp config: no auth,
+// htpasswd basic auth, or token auth against a small token server run here; plain
+// http or TLS with a certificate from a test CA. Stopped by its PID.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { createSign, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
 
-export async function freePort(): Promise<number> {
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(0, host, () => {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
@@ -86,8 +88,40 @@ async function startTokenServer(dir: string, user: { username: string; password:
   return { realm: `http://127.0.0.1:${port}/token`, cert, server, issued };
 }
 
-export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'none' }): Promise<Registry & { tokensIssued: string[] }> {
-  const port = await freePort();
+export interface TestCa {
+  /** The CA certificate (PEM file). */
+  ca: string;
+  /** A server certificate and key signed by the CA. */
+  cert: string;
+  key: string;
+}
+
+/** A test CA and a server certificate for the given IP addresses and DNS names. */
+export function makeTestCa(dir: string, ips: string[], names: string[] = []): TestCa {
+  const ca = join(dir, 'test-ca.crt');
+  const caKey = join(dir, 'test-ca.key');
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  const csr = join(dir, 'server.csr');
+  const ext = join(dir, 'server.ext');
+  const q = { stdio: 'ignore' as const };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', ca, '-days', '2', '-subj', '/CN=img-test-ca'], q);
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=img-test-registry'], q);
+  writeFileSync(ext, `subjectAltName=${[...ips.map((i) => `IP:${i}`), ...names.map((n) => `DNS:${n}`)].join(',')}\nextendedKeyUsage=serverAuth\n`);
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca, '-CAkey', caKey, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext], q);
+  return { ca, cert, key };
+}
+
+export interface RegistryOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  bind?: string;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: { cert: string; key: string };
+}
+
+export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'none' }, opts: RegistryOptions = {}): Promise<Registry & { tokensIssued: string[] }> {
+  const bind = opts.bind ?? '127.0.0.1';
+  const port = await freePort(bind);
   let authYaml = '';
   let token: Awaited<ReturnType<typeof startTokenServer>> | undefined;
   if (auth.kind === 'basic') {
@@ -100,7 +134,7 @@ export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'n
   const config = join(dir, 'registry.yml');
   writeFileSync(
     config,
-    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}\n  delete:\n    enabled: true\nhttp:\n  addr: ${bind}:${port}\n${opts.tls ? `  tls:\n    certificate: ${opts.tls.cert}\n    key: ${opts.tls.key}\n` : ''}${authYaml}`,
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -119,10 +153,11 @@ export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'n
   };
   for (let i = 0; ; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const req = http.get(`http://127.0.0.1:${port}/v2/`, (res) => {
+      const cb = (res: http.IncomingMessage) => {
         res.resume();
         resolve(true);
-      });
+      };
+      const req = opts.tls ? https.get(`https://${bind}:${port}/v2/`, { rejectUnauthorized: false }, cb) : http.get(`http://${bind}:${port}/v2/`, cb);
       req.on('error', () => resolve(false));
     });
     if (ok) break;
@@ -132,7 +167,80 @@ export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'n
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { host: `127.0.0.1:${port}`, port, stop, tokensIssued: token?.issued ?? [] };
+  return { host: `${bind}:${port}`, port, stop, tokensIssued: token?.issued ?? [] };
+}
+
+export interface ProxyLog {
+  method: string;
+  path: string;
+  range?: string;
+  outcome: 'forwarded' | '503' | 'reset';
+  bytes?: number;
+}
+
+/** What to do with a request: forward it, answer 503, cut the connection halfway through its body, or forward it once the promise settles. */
+export type ProxyPolicy = (req: http.IncomingMessage, seen: number) => 'forward' | '503' | 'reset' | Promise<unknown>;
+
+/** A reverse proxy to upstream on 127.0.0.1; policy decides per request (seen: earlier requests for the same method+path). */
+export async function startProxy(upstream: string, policy: ProxyPolicy): Promise<{ host: string; log: ProxyLog[]; stop(): Promise<void> }> {
+  const log: ProxyLog[] = [];
+  const counts = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const key = `${req.method} ${req.url}`;
+    const seen = counts.get(key) ?? 0;
+    counts.set(key, seen + 1);
+    const decided = policy(req, seen);
+    const wait = typeof decided === 'string' ? undefined : decided;
+    const action = typeof decided === 'string' ? decided : 'forward';
+    const entry: ProxyLog = { method: req.method ?? '', path: req.url ?? '', range: req.headers.range, outcome: action === 'forward' ? 'forwarded' : action };
+    log.push(entry);
+    if (wait) req.pause();
+    if (action === '503') {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"img-test proxy: try again"}]}');
+      return;
+    }
+    const forward = () => {
+      // The Host header stays the proxy's, so the registry's Location URLs point back here.
+      const up = http.request(`http://${upstream}${req.url}`, { method: req.method, headers: req.headers }, (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        if (action === 'forward') {
+          ur.pipe(res);
+          return;
+        }
+        // Cut the body halfway: the client sees a reset with part of the data.
+        const half = Math.floor(Number(ur.headers['content-length'] ?? 0) / 2);
+        let sent = 0;
+        ur.on('data', (c: Buffer) => {
+          if (sent >= half) return;
+          const part = c.subarray(0, half - sent);
+          sent += part.length;
+          const last = sent >= half;
+          // Once the half is handed to the kernel, close the connection under the body:
+          // the client gets every byte sent, then a premature end.
+          res.write(part, () => last && res.socket?.destroy());
+          if (last) {
+            entry.bytes = sent;
+            ur.destroy();
+          }
+        });
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    };
+    if (wait) void wait.finally(forward);
+    else forward();
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return {
+    host: `127.0.0.1:${port}`,
+    log,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }
 
 /** skopeo copy, as a third-party producer/consumer of registry content. */

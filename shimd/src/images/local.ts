@@ -8,6 +8,7 @@ import { importArchive } from './archive/import.js';
 import { ContentStore } from './content/store.js';
 import { chainIds, type Descriptor, type Platform } from './digest.js';
 import { invalidArgument, isKind, notFound } from './errors.js';
+import { type Lease, LeaseManager } from './leases/leases.js';
 import { resolveImage, type Resolved, walk } from './manifest.js';
 import { DEFAULT_PLATFORM } from './platform.js';
 import { normalizeReference, parseReference } from './reference.js';
@@ -37,18 +38,23 @@ export interface ImagesLocalOptions {
 export interface GcResult {
   blobs: string[];
   snapshots: string[];
+  /** Leases that had expired and were removed. */
+  leases: string[];
 }
 
 export class ImagesLocal {
   readonly content: ContentStore;
   readonly images: ImageStore;
   readonly snapshots: Snapshotter;
+  /** GC leases: what pulls and imports hold until their images exist. */
+  readonly leases: LeaseManager;
   private readonly publish: NonNullable<ImagesLocalOptions['publish']>;
   private readonly sys: Sys;
 
   constructor(readonly opts: ImagesLocalOptions) {
     this.content = new ContentStore(join(opts.root, 'content'));
     this.images = new ImageStore(join(opts.root, 'images'));
+    this.leases = new LeaseManager(join(opts.root, 'leases'));
     const snapRoot = join(opts.root, 'snapshots');
     this.sys = opts.sys ?? linuxSys;
     let mode = opts.snapshotter ?? 'auto';
@@ -111,11 +117,15 @@ export class ImagesLocal {
   }
 
   /** Unpacks an image's layers; returns the chain ID to prepare a container snapshot on. */
-  async unpack(ns: string, name: string, platform?: Platform, onProgress?: (p: Progress) => void): Promise<string> {
-    const r = this.resolve(ns, name, platform);
+  async unpack(ns: string, name: string, platform?: Platform, onProgress?: (p: Progress) => void, lease?: Lease): Promise<string> {
+    return this.unpackResolved(this.resolve(ns, name, platform), onProgress, lease);
+  }
+
+  private unpackResolved(r: Resolved, onProgress?: (p: Progress) => void, lease?: Lease): Promise<string> {
     return unpackImage(this.content, this.snapshots, r, {
       allowDevices: this.opts.allowDevices ?? process.getuid?.() === 0,
       sys: this.sys,
+      hold: lease ? (c) => lease.addSnapshot(c) : undefined,
       onLayer: (digest, status) =>
         onProgress?.({ id: digest.slice(7, 19), status: status === 'extracting' ? 'Extracting' : status === 'pull complete' ? 'Pull complete' : 'Already exists', current: 0, total: 0 }),
     });
@@ -129,9 +139,18 @@ export class ImagesLocal {
 
   async importArchive(ns: string, path: string, opts: { name?: string; platform?: Platform; unpack?: boolean } = {}): Promise<Image[]> {
     const before = new Map(this.images.list(ns).map((i) => [i.name, i]));
-    const imgs = await importArchive(this.content, this.images, ns, path, opts);
+    const lease = this.leases.create({ labels: { 'berth.io/lease.for': `import ${path}` } });
     try {
-      if (opts.unpack !== false) for (const i of imgs) await this.unpack(ns, i.name, opts.platform);
+      return await this.importHeld(ns, path, opts, before, lease);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private async importHeld(ns: string, path: string, opts: { name?: string; platform?: Platform; unpack?: boolean }, before: Map<string, Image>, lease: Lease): Promise<Image[]> {
+    const imgs = await importArchive(this.content, this.images, ns, path, { ...opts, hold: (d) => lease.addContent(d) });
+    try {
+      if (opts.unpack !== false) for (const i of imgs) await this.unpack(ns, i.name, opts.platform, undefined, lease);
     } catch (e) {
       // An image that cannot be unpacked is not imported: restore the names it took.
       for (const i of imgs) {
@@ -161,26 +180,27 @@ export class ImagesLocal {
   ): Promise<Image> {
     const ref = parseReference(name);
     const full = normalizeReference(name);
-    const res = await pullImage(this.client(ref.domain, opts.credentials), ref, this.content, {
-      platform: opts.platform,
-      concurrency: this.opts.concurrency,
-      onProgress: opts.onProgress,
-    });
-    const before = this.images.find(ns, full);
-    const img = this.images.put(ns, { name: full, target: res.target });
-    if (opts.unpack !== false) {
-      try {
-        await this.unpack(ns, full, opts.platform, opts.onProgress);
-      } catch (e) {
-        // Not usable: the name keeps what it had before the pull.
-        if (before) this.images.update(ns, full, { target: before.target, labels: before.labels });
-        else this.images.delete(ns, full);
-        throw e;
+    // As containerd: everything is fetched and unpacked under a lease, and the image is
+    // created last, so the name only ever points at a complete image and a GC meanwhile
+    // keeps what the pull has written.
+    const lease = this.leases.create({ labels: { 'berth.io/lease.for': `pull ${full}` } });
+    try {
+      const res = await pullImage(this.client(ref.domain, opts.credentials), ref, this.content, {
+        platform: opts.platform,
+        concurrency: this.opts.concurrency,
+        onProgress: opts.onProgress,
+        hold: (d) => lease.addContent(d),
+      });
+      if (opts.unpack !== false) {
+        await this.unpackResolved(resolveImage(this.content, res.target, opts.platform ?? DEFAULT_PLATFORM), opts.onProgress, lease);
       }
+      const img = this.images.put(ns, { name: full, target: res.target });
+      this.publish('/images/create', ns, { name: full });
+      opts.onProgress?.({ id: full, status: `Digest: ${res.target.digest}`, current: 0, total: 0 });
+      return img;
+    } finally {
+      lease.release();
     }
-    this.publish('/images/create', ns, { name: full });
-    opts.onProgress?.({ id: full, status: `Digest: ${res.target.digest}`, current: 0, total: 0 });
-    return img;
   }
 
   async push(
@@ -244,11 +264,13 @@ export class ImagesLocal {
 
   /**
    * Removes blobs and committed snapshots nothing refers to. Roots: every image target
-   * in every namespace, every active/view snapshot (containers) and the chain below it.
+   * in every namespace, every active/view snapshot (containers) and the chain below it,
+   * and what unexpired leases hold (pulls and imports in progress).
    */
   gc(): GcResult {
-    const keepBlobs = new Set<string>();
-    const keepSnaps = new Set<string>();
+    const held = this.leases.roots();
+    const keepBlobs = new Set<string>(held.content);
+    const keepSnaps = new Set<string>(held.snapshots);
     for (const ns of this.images.namespaces()) {
       for (const img of this.images.list(ns)) {
         for (const d of walk(this.content, img.target)) {
@@ -296,6 +318,6 @@ export class ImagesLocal {
     }
     for (const d of removedBlobs) this.publish('/content/delete', '', { digest: d });
     for (const s of removedSnaps) this.publish('/snapshot/remove', '', { key: s });
-    return { blobs: removedBlobs, snapshots: removedSnaps };
+    return { blobs: removedBlobs, snapshots: removedSnaps, leases: held.expired };
   }
 }

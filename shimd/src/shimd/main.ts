@@ -15,6 +15,7 @@ import { Tasks } from './tasks.js';
 
 const VERSION = process.env.BERTH_VERSION ?? '0.0.0-dev';
 const USAGE = `usage: berth-shimd [--address PATH] [--root DIR] [--state DIR] [--runtime NAME|PATH] [--shim PATH]
+                   [--insecure-registry HOST[:PORT]|CIDR]...
 
   --address   gRPC unix socket (default ${DEFAULT_ADDRESS})
   --root      data: metadata, content, snapshots (default /var/lib/berth/shimd)
@@ -22,6 +23,8 @@ const USAGE = `usage: berth-shimd [--address PATH] [--root DIR] [--state DIR] [-
   --runtime   default OCI runtime: berth-runtime, runc, crun or a path
               (default $BERTH_SHIMD_RUNTIME, else berth-runtime beside this binary or on PATH)
   --shim      the berth-shim bundle (default: beside this binary)
+  --insecure-registry  a registry reached over plain http or unverified TLS
+              (repeatable; 127.0.0.0/8, ::1 and localhost always are)
 `;
 
 interface Options {
@@ -30,6 +33,7 @@ interface Options {
   state: string;
   runtime: string;
   shim: string;
+  insecureRegistries: string[];
 }
 
 /** Node flags for berth-shim: it idles for the container's lifetime, so V8 stays small. */
@@ -56,16 +60,17 @@ function defaultShim(): string {
 }
 
 function parseArgs(argv: string[]): Options | string {
-  const o: Options = { address: DEFAULT_ADDRESS, root: '/var/lib/berth/shimd', state: '/run/berth/shimd', runtime: '', shim: '' };
+  const o: Options = { address: DEFAULT_ADDRESS, root: '/var/lib/berth/shimd', state: '/run/berth/shimd', runtime: '', shim: '', insecureRegistries: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(0, eq) : a;
-    const key = name.replace(/^--/, '') as keyof Options;
-    if (!name.startsWith('--') || !(key in o)) return `unknown option ${a}`;
+    const key = name.replace(/^--/, '') as Exclude<keyof Options, 'insecureRegistries'> | 'insecure-registry';
+    if (!name.startsWith('--') || (key as string) === 'insecureRegistries' || !(key in o || key === 'insecure-registry')) return `unknown option ${a}`;
     const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
     if (!v) return `${name} needs a value`;
-    o[key] = v;
+    if (key === 'insecure-registry') o.insecureRegistries.push(v);
+    else o[key] = v;
   }
   o.runtime ||= defaultRuntime();
   o.shim ||= defaultShim();
@@ -106,6 +111,7 @@ async function main(argv: string[]): Promise<void> {
   const server = new grpc.Server();
   const images = registerImageServices(server, {
     root: opts.root,
+    insecureRegistries: opts.insecureRegistries,
     publish: (topic, namespace, event) => exchange.publish(namespace, topic, event),
     namespaces: {
       resolve: (ns) => meta.resolveNamespace(ns),

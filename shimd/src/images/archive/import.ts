@@ -23,6 +23,8 @@ export interface ImportOptions {
   name?: string;
   platform?: Platform;
   labels?: Record<string, string>;
+  /** Called with each blob before it is written (a GC lease, until the images exist). */
+  hold?: (digest: string) => void;
 }
 
 interface DockerManifestEntry {
@@ -40,8 +42,12 @@ async function openArchive(path: string): Promise<Readable> {
     throw e;
   }
   const head = Buffer.alloc(2);
-  await fh.read(head, 0, 2, 0);
-  await fh.close();
+  try {
+    if ((await fh.stat()).isDirectory()) throw invalidArgument(`archive ${path} is a directory: give a tar file (an OCI layout or docker-archive tar)`);
+    await fh.read(head, 0, 2, 0);
+  } finally {
+    await fh.close();
+  }
   const s = createReadStream(path, { highWaterMark: 1 << 20 });
   if (head[0] === 0x1f && head[1] === 0x8b) return s.pipe(createGunzip());
   return s;
@@ -63,6 +69,7 @@ export async function importArchive(content: ContentStore, images: ImageStore, n
     const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
     if (m) {
       const digest = `sha256:${m[1]}`;
+      opts.hold?.(digest);
       await content.writeFrom(`import-${digest}`, body, { digest, size: entry.size });
       blobs.add(digest);
       continue;
@@ -81,6 +88,7 @@ export async function importArchive(content: ContentStore, images: ImageStore, n
       }
     })();
     const digest = await content.writeFrom(`import-${path}-${name}-${process.pid}`, tee, { size: entry.size });
+    opts.hold?.(digest);
     large.set(name, { digest, size: entry.size, head });
   }
   const labels = opts.labels ?? {};
@@ -124,7 +132,10 @@ export async function importArchive(content: ContentStore, images: ImageStore, n
     const blobOf = (name: string): Descriptor & { head: Buffer } => {
       const key = safeComponents(name).join('/');
       const b = small.get(key);
-      if (b) return { digest: content.writeBlob(b), size: b.length, mediaType: '', head: b.subarray(0, 8) };
+      if (b) {
+        opts.hold?.(sha256(b));
+        return { digest: content.writeBlob(b), size: b.length, mediaType: '', head: b.subarray(0, 8) };
+      }
       const l = large.get(key);
       if (l) return { digest: l.digest, size: l.size, mediaType: '', head: l.head };
       const bm = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(key);
@@ -154,6 +165,7 @@ export async function importArchive(content: ContentStore, images: ImageStore, n
         layers,
       };
       const mjson = Buffer.from(JSON.stringify(manifest));
+      opts.hold?.(sha256(mjson));
       const mdigest = content.writeBlob(mjson);
       if (sha256(mjson) !== mdigest) throw new ImageError('Internal', 'manifest digest changed while writing');
       const target = { mediaType: MediaType.dockerManifest, digest: mdigest, size: mjson.length };

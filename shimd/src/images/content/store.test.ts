@@ -68,4 +68,27 @@ describe('content store', () => {
     expect(seen).toEqual([2, 4]);
     await expect(store.writeFrom('t', gen(), { digest: sha256('nope') })).rejects.toThrow(/digest mismatch/);
   });
+
+  it('keeps what a failing source delivered, when asked, so the next attempt resumes there', async () => {
+    async function* cut() {
+      yield Buffer.from('ab');
+      throw new Error('socket hang up');
+    }
+    async function* rest() {
+      yield Buffer.from('cd');
+    }
+    const want = { digest: sha256('abcd'), size: 4 };
+    await expect(store.writeFrom('r', cut(), want, undefined, undefined, { keepOnSourceError: true })).rejects.toThrow(/hang up/);
+    expect(store.ingestOffset('r')).toBe(2);
+    expect(await store.writeFrom('r', rest(), want, undefined, 2, { keepOnSourceError: true })).toBe(want.digest);
+    expect(store.ingests()).toEqual([]);
+    // Without the option, or on bad data, nothing stays.
+    await expect(store.writeFrom('q', cut(), { digest: sha256('abzz'), size: 4 })).rejects.toThrow(/hang up/);
+    expect(store.ingests()).toEqual([]);
+    async function* tooMuch() {
+      yield Buffer.from('abcdef');
+    }
+    await expect(store.writeFrom('p', tooMuch(), { digest: sha256('x'), size: 4 }, undefined, undefined, { keepOnSourceError: true })).rejects.toThrow(/more than the expected 4/);
+    expect(store.ingests()).toEqual([]);
+  });
 });

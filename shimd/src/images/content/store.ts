@@ -297,7 +297,19 @@ export class ContentStore {
   }
 
   /** Streams a source into the store, verified against expected. */
-  async writeFrom(ref: string, source: AsyncIterable<Buffer | Uint8Array>, expected: Expected, onBytes?: (n: number) => void, resumeAt?: number): Promise<string> {
+  /**
+   * With keepOnSourceError, a failing source (a connection reset mid-body) leaves what
+   * arrived in the ingest so the next attempt resumes at its offset; bad data (digest
+   * or size) always discards it.
+   */
+  async writeFrom(
+    ref: string,
+    source: AsyncIterable<Buffer | Uint8Array>,
+    expected: Expected,
+    onBytes?: (n: number) => void,
+    resumeAt?: number,
+    opts: { keepOnSourceError?: boolean } = {},
+  ): Promise<string> {
     if (expected.digest && this.has(expected.digest)) return expected.digest;
     const w = this.writer(ref, expected);
     // Continue an interrupted ingest only when the source starts where the data ends.
@@ -308,6 +320,13 @@ export class ContentStore {
         w.write(b);
         onBytes?.(w.offset);
       }
+    } catch (e) {
+      // Our own checks (too many bytes) fail as ImageErrors of other kinds; timeouts are Unavailable.
+      if (opts.keepOnSourceError && (!(e instanceof ImageError) || e.kind === 'Unavailable')) w.close();
+      else w.abort();
+      throw e;
+    }
+    try {
       return w.commit();
     } catch (e) {
       w.abort();

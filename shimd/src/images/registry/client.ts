@@ -1,6 +1,14 @@
-// A client for the OCI distribution spec / Docker Registry HTTP API v2: plain http for
-// loopback hosts and the insecure list, https otherwise; auth from the 401 challenge:
-// Bearer (token from the realm, anonymous or with credentials) or Basic.
+// A client for the OCI distribution spec / Docker Registry HTTP API v2; auth from the
+// 401 challenge: Bearer (token from the realm, anonymous or with credentials) or Basic.
+//
+// Scheme, as docker decides it: a registry is "insecure" when it is on a loopback
+// address (127.0.0.0/8, ::1, localhost) or matches the insecure-registries list
+// (host, host:port or a CIDR). An insecure registry is tried over HTTPS without
+// certificate verification first and, when that connection fails (a plain-http
+// server), over plain http. Every other registry is HTTPS only, verified against the
+// system trust store (see http.ts), and a certificate problem is an error, never a
+// fallback.
+import { BlockList, isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ImageError } from '../errors.js';
 import { type HttpResponse, readBody, request } from './http.js';
@@ -11,7 +19,7 @@ export interface Credentials {
 }
 
 export interface RegistryOptions {
-  /** Hosts (host[:port]) reached over plain http. */
+  /** Insecure registries besides loopback ones: host, host:port or CIDR. */
   insecure?: string[];
   credentials?: Credentials;
   /** Overrides the scheme choice (tests). */
@@ -27,14 +35,46 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   return { scheme: m[1].toLowerCase(), params };
 }
 
+function hostOnly(host: string): string {
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(host);
+  if (m) return m[1]!;
+  return host.split(':').length === 2 ? host.replace(/:\d+$/, '') : host;
+}
+
 function isLoopback(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const h = hostOnly(host);
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+/** Whether host (host[:port]) is a loopback registry or matches the insecure list. */
+export function isInsecureRegistry(host: string, list: string[] = []): boolean {
+  if (isLoopback(host)) return true;
+  const h = hostOnly(host);
+  for (const entry of list) {
+    const e = entry.trim().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    if (!e) continue;
+    if (e.includes('/')) {
+      const [net, bits] = e.split('/');
+      const family = isIP(net ?? '');
+      if (!family || !isIP(h)) continue;
+      const bl = new BlockList();
+      try {
+        bl.addSubnet(net!, Number(bits), family === 6 ? 'ipv6' : 'ipv4');
+      } catch {
+        continue;
+      }
+      if (isIP(h) === family && bl.check(h, family === 6 ? 'ipv6' : 'ipv4')) return true;
+    } else if (e === host || e === h) return true;
+  }
+  return false;
 }
 
 export class RegistryClient {
   readonly host: string;
-  readonly base: string;
+  /** Whether this registry may be reached over plain http or unverified TLS. */
+  readonly insecure: boolean;
+  private scheme?: 'http' | 'https';
+  private schemeProbe?: Promise<void>;
   private readonly creds?: Credentials;
   private tokens = new Map<string, string>();
   private basic = false;
@@ -42,9 +82,29 @@ export class RegistryClient {
   constructor(host: string, opts: RegistryOptions = {}) {
     // docker.io's API lives on registry-1.docker.io.
     this.host = host === 'docker.io' ? 'registry-1.docker.io' : host;
-    const scheme = opts.scheme ?? (isLoopback(host) || (opts.insecure ?? []).includes(host) ? 'http' : 'https');
-    this.base = `${scheme}://${this.host}`;
+    this.insecure = isInsecureRegistry(host, opts.insecure);
+    this.scheme = opts.scheme ?? (this.insecure ? undefined : 'https');
     this.creds = opts.credentials;
+  }
+
+  /** The registry's base URL (https until an insecure registry's probe says otherwise). */
+  get base(): string {
+    return `${this.scheme ?? 'https'}://${this.host}`;
+  }
+
+  /** For an insecure registry: HTTPS (unverified) if it answers, else plain http. */
+  private resolveScheme(): Promise<void> {
+    if (this.scheme) return Promise.resolve();
+    this.schemeProbe ??= (async () => {
+      try {
+        const res = await request(`https://${this.host}/v2/`, { insecureTls: true, follow: false, timeoutMs: 15_000 });
+        res.body.resume();
+        this.scheme = 'https';
+      } catch {
+        this.scheme = 'http';
+      }
+    })();
+    return this.schemeProbe;
   }
 
   private authHeader(scope: string): Record<string, string> {
@@ -91,10 +151,11 @@ export class RegistryClient {
    * so callers send those only after a buffered request has established auth.
    */
   async fetch(pathOrUrl: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | Readable; scope: string; follow?: boolean }): Promise<HttpResponse> {
+    await this.resolveScheme();
     const url = pathOrUrl.startsWith('http') ? pathOrUrl : `${this.base}${pathOrUrl}`;
     for (let attempt = 0; ; attempt++) {
       const auth = this.authHeader(opts.scope);
-      const res = await request(url, { method: opts.method, headers: { ...auth, ...(opts.headers ?? {}) }, body: opts.body, follow: opts.follow });
+      const res = await request(url, { method: opts.method, headers: { ...auth, ...(opts.headers ?? {}) }, body: opts.body, follow: opts.follow, insecureTls: this.insecure });
       if (res.status !== 401 || attempt > 0) {
         if (res.status === 401) {
           res.body.resume();
@@ -120,7 +181,8 @@ export class RegistryClient {
     } catch {
       // not JSON
     }
-    const kind = res.status === 404 ? 'NotFound' : res.status === 401 || res.status === 403 ? 'PermissionDenied' : res.status >= 500 ? 'Unavailable' : 'FailedPrecondition';
+    const kind =
+      res.status === 404 ? 'NotFound' : res.status === 401 || res.status === 403 ? 'PermissionDenied' : res.status >= 500 || res.status === 429 ? 'Unavailable' : 'FailedPrecondition';
     throw new ImageError(kind, `${this.host}: ${what}: HTTP ${res.status}${detail ? `: ${detail}` : ''}`);
   }
 }

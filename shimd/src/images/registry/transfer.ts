@@ -19,7 +19,12 @@ export interface Progress {
 export interface TransferOptions {
   platform?: Platform;
   concurrency?: number;
+  /** Attempts per request before giving up (default 4). */
   retries?: number;
+  /** First retry delay in ms, doubled per attempt up to 5 s (default 250). */
+  backoffMs?: number;
+  /** Called with each blob the transfer relies on, before it is checked or written (a GC lease). */
+  hold?: (digest: string) => void;
   onProgress?: (p: Progress) => void;
 }
 
@@ -46,23 +51,40 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Pr
   return out;
 }
 
-async function retry<T>(times: number, _what: string, fn: () => Promise<T>): Promise<T> {
+interface RetryPolicy {
+  attempts: number;
+  backoffMs: number;
+}
+
+/**
+ * Runs fn until it succeeds, retrying transient failures (connection errors, resets
+ * mid-body, 5xx and 429) with exponential backoff; other errors fail at once.
+ */
+async function retry<T>(policy: RetryPolicy, what: string, fn: () => Promise<T>, onRetry?: (delayMs: number) => void): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
       const transient = !(e instanceof ImageError) || e.kind === 'Unavailable';
-      if (!transient || attempt >= times) throw e;
-      await new Promise((r) => setTimeout(r, 200 * attempt));
+      if (!transient) throw e;
+      if (attempt >= policy.attempts) {
+        const msg = e instanceof Error ? e.message : String(e);
+        throw new ImageError('Unavailable', `${what}: giving up after ${attempt} attempts: ${msg}`, { cause: e });
+      }
+      const delay = Math.min(5000, policy.backoffMs * 2 ** (attempt - 1));
+      onRetry?.(delay);
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 }
 
+const policyOf = (opts: TransferOptions): RetryPolicy => ({ attempts: Math.max(1, opts.retries ?? 4), backoffMs: opts.backoffMs ?? 250 });
+
 const short = (d: string) => d.slice(7, 19);
 
 /** Fetches a manifest or index by tag or digest into the content store; returns its descriptor. */
-async function fetchManifest(client: RegistryClient, ref: Reference, reference: string, content: ContentStore, scope: string, retries: number): Promise<Descriptor> {
-  return retry(retries, 'manifest', async () => {
+async function fetchManifest(client: RegistryClient, ref: Reference, reference: string, content: ContentStore, scope: string, policy: RetryPolicy, hold: (d: string) => void): Promise<Descriptor> {
+  return retry(policy, `${client.host}: manifest ${ref.path}:${reference}`, async () => {
     const res = await client.fetch(`/v2/${ref.path}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT }, scope });
     if (res.status !== 200) await client.fail(res, `manifest ${ref.path}:${reference}`);
     const body = await readBody(res, 4 << 20);
@@ -76,6 +98,7 @@ async function fetchManifest(client: RegistryClient, ref: Reference, reference: 
     }
     const ct = (res.headers['content-type'] ?? '').split(';')[0].trim();
     const doc = JSON.parse(body.toString('utf8'));
+    hold(digest);
     const mediaType = doc.mediaType ?? (isIndexType(ct) || isManifestType(ct) ? ct : sniffMediaType(doc));
     content.writeBlob(body, { digest }, { [sourceLabel(ref.domain)]: ref.path });
     return { mediaType, digest, size: body.length };
@@ -89,29 +112,32 @@ export interface PullResult {
 }
 
 export async function pullImage(client: RegistryClient, ref: Reference, content: ContentStore, opts: TransferOptions = {}): Promise<PullResult> {
-  const retries = opts.retries ?? 3;
+  const policy = policyOf(opts);
+  const hold = opts.hold ?? (() => {});
   const scope = `repository:${ref.path}:pull`;
   const progress = opts.onProgress ?? (() => {});
-  const target = await fetchManifest(client, ref, ref.digest ?? ref.tag ?? 'latest', content, scope, retries);
+  const target = await fetchManifest(client, ref, ref.digest ?? ref.tag ?? 'latest', content, scope, policy, hold);
   let manifestDesc = target;
   if (isIndexType(target.mediaType)) {
     const idx = content.readJson<Index>(target.digest);
     const pick = selectManifest(idx.manifests, opts.platform ?? DEFAULT_PLATFORM);
-    const got = await fetchManifest(client, ref, pick.digest, content, scope, retries);
+    const got = await fetchManifest(client, ref, pick.digest, content, scope, policy, hold);
     manifestDesc = { ...got, platform: pick.platform };
   }
   if (!isManifestType(manifestDesc.mediaType)) throw invalidArgument(`${ref.path}: unsupported manifest type ${manifestDesc.mediaType}`);
   const manifest = content.readJson<Manifest>(manifestDesc.digest);
   const blobs = [manifest.config, ...manifest.layers];
+  for (const d of blobs) hold(d.digest);
   for (const l of manifest.layers) progress({ id: short(l.digest), status: content.has(l.digest) ? 'Already exists' : 'Pulling fs layer', current: 0, total: l.size });
   await mapLimit(blobs, opts.concurrency ?? 3, async (d) => {
     parseDigest(d.digest);
     const isLayer = d !== manifest.config;
     if (content.has(d.digest)) return;
     if (d.urls?.length && d.mediaType.includes('foreign')) throw invalidArgument(`${ref.path}: foreign layer ${d.digest} (from ${d.urls[0]}) is not supported`);
-    await retry(retries, d.digest, async () => {
-      // An earlier, interrupted download of this blob continues with a range request.
-      const ingest = `pull-${d.digest}`;
+    const ingest = `pull-${d.digest}`;
+    const fetchBlob = async () => {
+      // An earlier, interrupted download of this blob (an earlier attempt, or a pull cut
+      // short) continues with a range request.
       const have = content.ingestOffset(ingest);
       const range = have > 0 && have < d.size ? { range: `bytes=${have}-` } : undefined;
       const res = await client.fetch(`/v2/${ref.path}/blobs/${d.digest}`, { scope, headers: range });
@@ -119,14 +145,34 @@ export async function pullImage(client: RegistryClient, ref: Reference, content:
       const resumeAt = res.status === 206 && /^bytes (\d+)-/.exec(String(res.headers['content-range'] ?? ''))?.[1] === String(have) ? have : undefined;
       if (isLayer && resumeAt) progress({ id: short(d.digest), status: 'Resuming', current: resumeAt, total: d.size });
       let last = 0;
-      await content.writeFrom(ingest, res.body, { digest: d.digest, size: d.size }, (n) => {
-        // A progress event every MiB or so keeps the stream readable.
-        if (isLayer && (n - last >= 1 << 20 || n === d.size)) {
-          last = n;
-          progress({ id: short(d.digest), status: 'Downloading', current: n, total: d.size });
-        }
-      }, resumeAt);
-    });
+      await content.writeFrom(
+        ingest,
+        res.body,
+        { digest: d.digest, size: d.size },
+        (n) => {
+          // A progress event every MiB or so keeps the stream readable.
+          if (isLayer && (n - last >= 1 << 20 || n === d.size)) {
+            last = n;
+            progress({ id: short(d.digest), status: 'Downloading', current: n, total: d.size });
+          }
+        },
+        resumeAt,
+        { keepOnSourceError: true },
+      );
+    };
+    try {
+      // Docker's pull stream says the same: "Retrying in N seconds".
+      const onRetry = (ms: number) => isLayer && progress({ id: short(d.digest), status: `Retrying in ${Math.max(1, Math.round(ms / 1000))} second${ms >= 1500 ? 's' : ''}`, current: 0, total: d.size });
+      await retry(policy, `${client.host}: blob ${d.digest}`, fetchBlob, onRetry);
+    } catch (e) {
+      // Given up: nothing of this blob stays behind (between attempts the data was kept to resume).
+      try {
+        content.abortIngest(ingest);
+      } catch {
+        // no ingest left
+      }
+      throw e;
+    }
     content.setLabels(d.digest, { [sourceLabel(ref.domain)]: ref.path });
     if (isLayer) progress({ id: short(d.digest), status: 'Download complete', current: d.size, total: d.size });
   });
@@ -144,7 +190,7 @@ export function pushTarget(content: ContentStore, target: Descriptor, platform?:
 }
 
 export async function pushImage(client: RegistryClient, ref: Reference, content: ContentStore, target: Descriptor, opts: TransferOptions = {}): Promise<Descriptor> {
-  const retries = opts.retries ?? 3;
+  const policy = policyOf(opts);
   const scope = `repository:${ref.path}:pull,push`;
   const progress = opts.onProgress ?? (() => {});
   const top = pushTarget(content, target, opts.platform);
@@ -174,7 +220,7 @@ export async function pushImage(client: RegistryClient, ref: Reference, content:
       }
       if (res.status === 202 && res.headers.location) location = res.headers.location;
     }
-    await retry(retries, d.digest, async () => {
+    await retry(policy, `${client.host}: upload of ${d.digest}`, async () => {
       let loc = location;
       location = undefined;
       if (!loc) {
@@ -200,7 +246,7 @@ export async function pushImage(client: RegistryClient, ref: Reference, content:
   for (const m of manifests) {
     const tag = m.digest === top.digest && ref.tag && !ref.digest ? ref.tag : m.digest;
     const body = content.readBytes(m.digest);
-    await retry(retries, m.digest, async () => {
+    await retry(policy, `${client.host}: manifest ${m.digest}`, async () => {
       const res = await client.fetch(`/v2/${ref.path}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': m.mediaType }, body, scope });
       if (res.status !== 201 && res.status !== 200) await client.fail(res, `put manifest ${tag}`);
       res.body.resume();

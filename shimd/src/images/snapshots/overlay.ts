@@ -4,8 +4,16 @@
 // holds only its own changes and mounts stack the parents as lowerdirs; the copying
 // fallback (no overlayfs, or not root) gives every snapshot a full tree copied from
 // its parent and mounts it with a bind.
+//
+// Overlay's mount options must fit in one page (mount(2) copies at most PAGE_SIZE bytes
+// of data), so an image with many layers under a long root overflows them (~85 layers
+// of <root>/snapshots/<id>/fs). Such mounts name their lower dirs by short symlinks
+// instead, /run/berth/l/<root hash>/<id in base 36>, as Docker's overlay2 driver links
+// its layers under short names; the kernel follows them when it resolves lowerdir.
+// The links live on tmpfs and are made again whenever mounts are asked for.
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
@@ -44,14 +52,53 @@ interface Meta {
 
 export type SnapshotMode = 'overlay' | 'copy';
 
+/** Longest overlay option string used as is: a page less room for options a mounter adds. */
+export const MAX_OVERLAY_OPTIONS = 3900;
+
+/** Where the short lower-dir links of the snapshotter rooted at root live. */
+export function shortLinkDir(root: string, base = '/run/berth/l'): string {
+  return join(base, createHash('sha256').update(root).digest('hex').slice(0, 8));
+}
+
 export class Snapshotter {
   readonly root: string;
   readonly mode: SnapshotMode;
+  /** Dir of short symlinks to snapshot dirs, for mounts with many lower dirs. */
+  readonly linkDir: string;
 
-  constructor(root: string, mode: SnapshotMode) {
+  constructor(root: string, mode: SnapshotMode, opts: { linkBase?: string } = {}) {
     this.root = root;
     this.mode = mode;
+    this.linkDir = shortLinkDir(root, opts.linkBase);
     mkdirSync(join(root, 'snapshots'), { recursive: true });
+  }
+
+  /** A short path (symlink) to snapshot id's fs dir, made if missing. */
+  private shortDir(id: number): string {
+    const link = join(this.linkDir, id.toString(36));
+    const target = this.fsDir(id);
+    try {
+      if (readlinkSync(link) === target) return link;
+      rmSync(link, { force: true });
+    } catch {
+      // no link yet
+    }
+    mkdirSync(this.linkDir, { recursive: true, mode: 0o700 });
+    symlinkSync(target, link);
+    return link;
+  }
+
+  /** Lower dirs for an overlay mount: full paths when they fit, short links when not. */
+  private lowerdirOption(m: Meta, parent: string | undefined, other: string[]): string {
+    const full = `lowerdir=${this.lowers(m, parent).join(':')}`;
+    if ([...other, full].join(',').length <= MAX_OVERLAY_OPTIONS) return full;
+    const ids: number[] = [];
+    for (let p = parent; p; p = m.snapshots[p]?.parent) ids.push(this.rec(m, p).id);
+    const short = `lowerdir=${ids.map((id) => this.shortDir(id)).join(':')}`;
+    if ([...other, short].join(',').length > MAX_OVERLAY_OPTIONS) {
+      throw failedPrecondition(`snapshot chain of ${ids.length} layers is too deep for one overlay mount (its options exceed ${MAX_OVERLAY_OPTIONS} bytes even with short paths)`);
+    }
+    return short;
   }
 
   private load(): Meta {
@@ -93,6 +140,23 @@ export class Snapshotter {
   }
 
   private create(kind: 'active' | 'view', key: string, parent: string | undefined, labels: Record<string, string>): Mount[] {
+    this.createRecord(kind, key, parent, labels);
+    try {
+      return this.mounts(key);
+    } catch (e) {
+      // No mount can be given (a chain too deep): the snapshot is not made.
+      this.remove(key);
+      throw e;
+    }
+  }
+
+  /** An active snapshot to unpack a layer into: its dir, no mount (deep chains are fine). */
+  prepareDir(key: string, parent?: string, labels: Record<string, string> = {}): string {
+    this.createRecord('active', key, parent || undefined, labels);
+    return this.dir(key);
+  }
+
+  private createRecord(kind: 'active' | 'view', key: string, parent: string | undefined, labels: Record<string, string>): void {
     if (!key) throw invalidArgument('snapshot key must not be empty');
     const m = this.load();
     if (m.snapshots[key]) throw alreadyExists(`snapshot ${JSON.stringify(key)}: already exists`);
@@ -116,7 +180,6 @@ export class Snapshotter {
       rmSync(base, { recursive: true, force: true });
       throw e;
     }
-    return this.mounts(key);
   }
 
   prepare(key: string, parent?: string, labels: Record<string, string> = {}): Mount[] {
@@ -146,17 +209,12 @@ export class Snapshotter {
     const lowers = this.lowers(m, r.parent);
     if (r.kind === 'active') {
       if (lowers.length === 0) return bind(this.fsDir(r.id), false);
-      return [
-        {
-          type: 'overlay',
-          source: 'overlay',
-          options: [`workdir=${this.workDir(r.id)}`, `upperdir=${this.fsDir(r.id)}`, `lowerdir=${lowers.join(':')}`],
-        },
-      ];
+      const rw = [`workdir=${this.workDir(r.id)}`, `upperdir=${this.fsDir(r.id)}`];
+      return [{ type: 'overlay', source: 'overlay', options: [...rw, this.lowerdirOption(m, r.parent, rw)] }];
     }
     if (lowers.length === 0) return bind(this.fsDir(r.id), true);
     if (lowers.length === 1) return bind(lowers[0], true);
-    return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lowers.join(':')}`] }];
+    return [{ type: 'overlay', source: 'overlay', options: [this.lowerdirOption(m, r.parent, [])] }];
   }
 
   commit(name: string, key: string, labels?: Record<string, string>): SnapshotInfo {
@@ -180,6 +238,12 @@ export class Snapshotter {
     delete m.snapshots[key];
     this.save(m);
     rmSync(join(this.root, 'snapshots', String(r.id)), { recursive: true, force: true });
+    rmSync(join(this.linkDir, r.id.toString(36)), { force: true });
+  }
+
+  /** Removes the short-link dir (when the snapshotter's root goes away). */
+  removeLinks(): void {
+    rmSync(this.linkDir, { recursive: true, force: true });
   }
 
   private info(r: Record_): SnapshotInfo {

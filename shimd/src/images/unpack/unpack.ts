@@ -13,6 +13,8 @@ export interface UnpackOptions {
   allowDevices?: boolean;
   sys?: Sys;
   onLayer?: (digest: string, status: 'extracting' | 'already exists' | 'pull complete') => void;
+  /** Called with each layer's chain ID before it is checked or unpacked (a GC lease). */
+  hold?: (chainId: string) => void;
 }
 
 /** Returns the chain ID of the top layer (the parent for a container's snapshot). */
@@ -21,15 +23,16 @@ export async function unpackImage(content: ContentStore, snapshots: Snapshotter,
   const chain = chainIds(diffIds);
   for (let i = 0; i < chain.length; i++) {
     const layer = img.manifest.layers[i];
+    opts.hold?.(chain[i]);
     if (snapshots.exists(chain[i])) {
       opts.onLayer?.(layer.digest, 'already exists');
       continue;
     }
     opts.onLayer?.(layer.digest, 'extracting');
     const key = `extract-${randomBytes(6).toString('hex')}-${chain[i]}`;
-    snapshots.prepare(key, i > 0 ? chain[i - 1] : undefined, { 'berth.io/snapshot.unpacking': layer.digest });
+    const target = snapshots.prepareDir(key, i > 0 ? chain[i - 1] : undefined, { 'berth.io/snapshot.unpacking': layer.digest });
     try {
-      const res = await applyLayer(snapshots.dir(key), content.readStream(layer.digest), layerCompression(layer.mediaType), {
+      const res = await applyLayer(target, content.readStream(layer.digest), layerCompression(layer.mediaType), {
         whiteouts: snapshots.mode === 'overlay' ? 'overlay' : 'delete',
         allowDevices: opts.allowDevices,
         sys: opts.sys,
