@@ -9,6 +9,8 @@ export interface DaemonConfig {
   namespace: string;
   runtime: string;
   tls?: { cert: string; key: string; ca?: string; verify: boolean };
+  /** `--tls=false` given explicitly: plain TCP is allowed (dockerd 27+ asks for the same). */
+  insecureTcp: boolean;
   /** Empty: no CNI (bridge behaves as none). */
   cniBinDir: string;
   bridge: string;
@@ -27,13 +29,23 @@ export const USAGE = `usage: berthd [options]
       --bridge NAME        the default bridge network's Linux bridge [berth0]
       --bridge-subnet CIDR its addresses [the bridge's own, else 172.17.0.0/16 or the next free /16]
       --tlsverify          require client certificates signed by --tlscacert
+      --tls=false          allow tcp:// without TLS (unauthenticated root access: avoid)
       --tlscert FILE, --tlskey FILE, --tlscacert FILE
       --version            print the version
 `;
 
 export function parseConfig(argv: string[]): DaemonConfig | 'version' | 'help' {
+  // Go-style `--tls=false` / `--tlsverify=false`, which parseArgs has no form for.
+  let tlsOff = false;
+  const args: string[] = [];
+  for (const a of argv) {
+    const m = /^--(tls|tlsverify)=(true|false|1|0)$/.exec(a);
+    if (!m) args.push(a);
+    else if (m[2] === 'false' || m[2] === '0') tlsOff = true;
+    else args.push(`--${m[1]}`);
+  }
   const { values } = parseArgs({
-    args: argv,
+    args,
     options: {
       host: { type: 'string', short: 'H', multiple: true },
       'data-root': { type: 'string' },
@@ -74,5 +86,6 @@ export function parseConfig(argv: string[]): DaemonConfig | 'version' | 'help' {
     bridgeSubnet: values['bridge-subnet'] ?? '',
     liveRestore: values['live-restore'] ?? true,
     tls,
+    insecureTcp: tlsOff && !tls,
   };
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { DaemonConfig } from './config.js';
 import { buildApp, listen, type Listener } from './server.js';
-import { containersRouter } from './api/containers.js';
+import { containersRouter, statusText } from './api/containers.js';
 import { execRouter } from './api/exec.js';
 import { imagesRouter } from './api/images.js';
 import { systemRouter } from './api/system.js';
@@ -21,6 +21,7 @@ import { CniNetworks } from './network/cni.js';
 import { BasicNetworks } from './network/hooks.js';
 import { NetworkCatalog } from './network/catalog.js';
 import { networksRouter } from './api/networks.js';
+import { NetworkService } from './network/service.js';
 import { ShimdClient } from './shimd/client.js';
 import { shimdImages } from './shimd/images.js';
 import { ShimdTasks } from './shimd/tasks.js';
@@ -29,6 +30,8 @@ import { volumesRouter } from './api/volumes.js';
 import { VolumeService } from './volumes/service.js';
 import { eventsRouter } from './api/events.js';
 import { archiveRouter } from './api/archive.js';
+import { authRouter } from './api/auth.js';
+import { registryLogin } from './registry/login.js';
 import { EventBus } from './events/bus.js';
 import { HealthMonitor } from './health/monitor.js';
 import type { ContainerRecord } from './containers/model.js';
@@ -88,6 +91,8 @@ export interface Assembled {
   images: ImageService;
   store: ContainerStore;
   health: HealthMonitor;
+  /** User-defined networks' bridges and isolation rules put back after a restart. */
+  networksReady: Promise<void>;
 }
 
 /** Builds the services and the app over a task service and an image backend. */
@@ -99,6 +104,7 @@ export function assemble(config: DaemonConfig, tasks: TaskService, backend: Imag
   const network = config.cniBinDir
     ? new CniNetworks({ binDir: config.cniBinDir, stateDir: join(config.dataRoot, 'network'), bridge: config.bridge, subnet: config.bridgeSubnet })
     : new BasicNetworks();
+  const cni = network instanceof CniNetworks ? network : undefined;
   const bus = new EventBus();
   const publishContainer = (action: string, c: ContainerRecord, extra: Record<string, string> = {}) =>
     bus.publish('container', action, c.ID, { image: c.Config.Image ?? '', name: c.Name.slice(1), ...(c.Config.Labels ?? {}), ...extra });
@@ -182,7 +188,7 @@ export function assemble(config: DaemonConfig, tasks: TaskService, backend: Imag
         Command: [c.Path, ...c.Args].join(' '),
         Created: Math.floor(Date.parse(c.Created) / 1000),
         State: c.State.Status,
-        Status: c.State.Status,
+        Status: statusText(c),
         SizeRw: rw,
         SizeRootFs: rw + (img?.Size ?? 0),
         Labels: c.Config.Labels ?? {},
@@ -202,17 +208,21 @@ export function assemble(config: DaemonConfig, tasks: TaskService, backend: Imag
     execRouter(execService, containers),
     imagesRouter(images, (imageId) => store.all().filter((c) => c.Image === imageId).length, join(config.dataRoot, 'tmp')),
     volumesRouter(volumes),
-    networksRouter(new NetworkCatalog(join(config.dataRoot, 'network'), network instanceof CniNetworks ? network.bridgeInfo() : undefined, () => store.all())),
+    networksRouter(
+      new NetworkCatalog(join(config.dataRoot, 'network'), cni?.bridgeInfo(), () => store.all(), cni?.users),
+      new NetworkService(cni, store, (action, n, extra = {}) => bus.publish('network', action, n.Id, { name: n.Name, ...extra })),
+    ),
     eventsRouter(bus),
     archiveRouter(containers),
+    authRouter((auth) => registryLogin(auth)),
   ]);
-  return { app, containers, images, store, health };
+  return { app, containers, images, store, health, networksReady: cni ? cni.users.restore() : Promise.resolve() };
 }
 
 export async function serve(app: Assembled['app'], config: DaemonConfig): Promise<Listener[]> {
   const listeners: Listener[] = [];
   try {
-    for (const host of config.hosts) listeners.push(await listen(app, host, config.tls));
+    for (const host of config.hosts) listeners.push(await listen(app, host, config.tls, config.insecureTcp));
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     throw e;
@@ -222,7 +232,8 @@ export async function serve(app: Assembled['app'], config: DaemonConfig): Promis
 
 export async function startDaemon(config: DaemonConfig): Promise<Daemon> {
   const shimd = new ShimdClient(config.shimdAddress, config.namespace);
-  const { app, containers, store, health } = assemble(config, new ShimdTasks(shimd), imageBackend(shimd, join(config.dataRoot, 'tmp')));
+  const { app, containers, store, health, networksReady } = assemble(config, new ShimdTasks(shimd), imageBackend(shimd, join(config.dataRoot, 'tmp')));
+  await networksReady;
   // Reconcile with shimd before serving, so the first `docker ps` is right.
   try {
     await shimd.ready(5000);
@@ -234,15 +245,36 @@ export async function startDaemon(config: DaemonConfig): Promise<Daemon> {
     process.stderr.write(`berthd: ${(e as Error).message}; containers are unavailable until berth-shimd answers\n`);
     store.load();
   }
+  let closed = false;
+  let unsubscribe = () => {};
+  // OOM kills come only as shimd events; the stream is taken up again after shimd restarts.
+  const followOom = () => {
+    if (closed) return;
+    unsubscribe = shimd.subscribe(
+      ['/tasks/oom'],
+      (e) => {
+        const id = (e.event as { container_id?: string })?.container_id;
+        if (id) containers.oomKilled(id);
+      },
+      () => {
+        if (!closed) setTimeout(followOom, 1000).unref();
+      },
+    );
+  };
+  followOom();
   let listeners: Listener[];
   try {
     listeners = await serve(app, config);
   } catch (e) {
+    closed = true;
+    unsubscribe();
     shimd.close();
     throw e;
   }
   return {
     async close() {
+      closed = true;
+      unsubscribe();
       health.stopAll();
       await Promise.all(listeners.map((l) => l.close()));
       shimd.close();

@@ -120,7 +120,7 @@ export interface TlsOptions {
 }
 
 /** Listens on one --host address: unix:///path or tcp://host:port (TLS only). */
-export async function listen(app: express.Express, host: string, tls?: TlsOptions): Promise<Listener> {
+export async function listen(app: express.Express, host: string, tls?: TlsOptions, insecureTcp = false): Promise<Listener> {
   let server: Server;
   let path: string | undefined;
   let port: number | undefined;
@@ -130,21 +130,31 @@ export async function listen(app: express.Express, host: string, tls?: TlsOption
     server = createHttpServer(app);
     rmSync(path, { force: true });
   } else if (host.startsWith('tcp://')) {
-    if (!tls) throw new Error(`refusing to listen on ${host} without TLS: pass --tlsverify --tlscert --tlskey --tlscacert`);
+    // As dockerd 27+: an unauthenticated TCP API is root for anyone who can reach it,
+    // so it is refused unless TLS is switched off explicitly.
+    if (!tls && !insecureTcp) {
+      throw new Error(`refusing to listen on ${host} without TLS: pass --tlsverify --tlscacert --tlscert --tlskey, or --tls=false to accept an unauthenticated API`);
+    }
     const m = /^tcp:\/\/(.*):([0-9]+)$/.exec(host);
     if (!m) throw new Error(`invalid --host ${host}: expected tcp://HOST:PORT`);
     bind = m[1] || '0.0.0.0';
     port = Number(m[2]);
-    server = createHttpsServer(
+    if (!tls) {
+      process.stderr.write(`berthd: WARNING: API is accessible on http://${bind}:${port} without encryption: access to it is equivalent to root on this host\n`);
+      server = createHttpServer(app);
+    } else server = createHttpsServer(
       {
         cert: readFileSync(tls.cert),
         key: readFileSync(tls.key),
         ca: tls.ca ? readFileSync(tls.ca) : undefined,
         requestCert: tls.verify,
         rejectUnauthorized: tls.verify,
+        // The docker CLI half-closes a hijacked attach once its stdin is done (a TLS
+        // close_notify) and keeps reading the output: keep our side open, as plain HTTP does.
+        allowHalfOpen: true,
       },
       app,
-    );
+      );
   } else {
     throw new Error(`invalid --host ${host}: expected unix:///path or tcp://host:port`);
   }

@@ -112,6 +112,33 @@ describe.skipIf(!isRoot || !existsSync(DOCKER))('berthd through dockerode', () =
     await expect(docker.getVolume(name).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it('user-defined networks: create, run on it, connect, inspect, disconnect, remove', async () => {
+    const octet = 100 + ((process.pid + 37) % 100);
+    const name = uid('net');
+    const net = await docker.createNetwork({ Name: name, Driver: 'bridge', IPAM: { Driver: 'default', Config: [{ Subnet: `10.${octet}.7.0/24` }] }, Labels: { via: 'dockerode' } });
+    try {
+      const on = await docker.createContainer({ name: uid(), Image: 'busybox', Cmd: ['sleep', '300'], HostConfig: { NetworkMode: name } });
+      const off = await docker.createContainer({ name: uid(), Image: 'busybox', Cmd: ['sleep', '300'] });
+      await on.start();
+      await off.start();
+      await net.connect({ Container: off.id, EndpointConfig: { IPAMConfig: { IPv4Address: `10.${octet}.7.77` } } });
+      const info = await net.inspect();
+      expect(info.Labels).toEqual({ via: 'dockerode' });
+      expect(Object.keys(info.Containers ?? {}).sort()).toEqual([on.id, off.id].sort());
+      expect(info.Containers?.[off.id]?.IPv4Address).toBe(`10.${octet}.7.77/24`);
+      expect((await off.inspect()).NetworkSettings.Networks[name]?.IPAddress).toBe(`10.${octet}.7.77`);
+      await expect(net.remove()).rejects.toMatchObject({ statusCode: 403 });
+      await net.disconnect({ Container: off.id });
+      expect(Object.keys((await net.inspect()).Containers ?? {})).toEqual([on.id]);
+      await on.remove({ force: true });
+      await off.remove({ force: true });
+      await net.remove();
+      await expect(net.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    } finally {
+      await net.remove().catch(() => {});
+    }
+  });
+
   it('bad input: Docker’s status codes and messages, nothing created', async () => {
     const before = (await docker.listContainers({ all: true })).length;
     await expect(docker.createContainer({ Image: 'daemon-no-such-image' })).rejects.toMatchObject({

@@ -1,6 +1,7 @@
 // docker events for container, exec, image, volume and network actions; docker
 // system df figures; docker stats with cgroup v1 figures.
 import { existsSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures } from '../fixtures/index.js';
@@ -78,6 +79,39 @@ describe.skipIf(!isRoot || !existsSync(DOCKER))('berthd: events, system df, stat
     expect(nets.filter((l) => l.endsWith(id))).toEqual([`connect ${id}`, `disconnect ${id}`, `connect ${id}`, `disconnect ${id}`]);
   });
 
+  it('timeNano is the exact integer nanoseconds, consistent with time', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const vols = [uid('daemonvol'), uid('daemonvol'), uid('daemonvol')];
+    for (const v of vols) expect((await env.docker(['volume', 'create', v])).code).toBe(0);
+    for (const v of vols) expect((await env.docker(['volume', 'rm', v])).code).toBe(0);
+    const lines = await events(since, vols.map((v) => `volume=${v}`), '{{.Time}} {{.TimeNano}}');
+    expect(lines).toHaveLength(6);
+    const nanos = lines.map((l) => {
+      const [time, nano] = l.split(' ');
+      expect(nano).toMatch(/^[0-9]{19}$/);
+      expect(nano!.slice(0, -9)).toBe(time);
+      return BigInt(nano!);
+    });
+    for (let i = 1; i < nanos.length; i++) expect(nanos[i]! > nanos[i - 1]!).toBe(true);
+    // Printed from a double (17 significant digits) every value would end in "00";
+    // six exact ones all doing so has a chance of one in 10^12.
+    expect(nanos.some((n) => n % 100n !== 0n)).toBe(true);
+    // The raw JSON carries the digits themselves, not a float rendering.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const q = `/events?since=${since}&until=${Math.floor(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ volume: { [vols[0]!]: true } }))}`;
+      const req = request({ socketPath: env.sock, path: q }, (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(raw).toContain(`"timeNano":${nanos[0]}}`);
+  });
+
   it('image actions: tag, untag, save, import, delete, prune', async () => {
     const since = Date.now() / 1000;
     const tag = `daemon-ev/${uid('img')}:v1`;
@@ -111,8 +145,16 @@ describe.skipIf(!isRoot || !existsSync(DOCKER))('berthd: events, system df, stat
     expect(v.stdout.trim()).toMatch(new RegExp(`^${name} 30\\dkB`));
     const ps = await env.docker(['ps', '-a', '-s', '--filter', `name=${name}`, '--format', '{{.Size}}']);
     expect(ps.stdout.trim()).toMatch(/^30\dkB \(virtual [0-9.]+[kM]B\)$/);
+    const exited = await env.docker(['system', 'df', '-v', '--format', '{{range .Containers}}{{.Status}}{{end}}']);
+    expect(exited.stdout.trim()).toMatch(/^Exited \(0\) .+ ago$/);
     expect((await env.docker(['rm', name])).code).toBe(0);
     expect((await env.docker(['volume', 'rm', vol])).code).toBe(0);
+    // A running container: the same "Up …" status docker ps shows.
+    const up = uid();
+    expect((await env.docker(['run', '-d', '--name', up, 'busybox', 'sleep', '300'])).code).toBe(0);
+    const running = await env.docker(['system', 'df', '-v', '--format', '{{range .Containers}}{{.Names}}|{{.Status}}{{end}}']);
+    expect(running.stdout.trim()).toMatch(new RegExp(`^${up}\\|Up [A-Za-z0-9 ]+$`));
+    expect((await env.docker(['rm', '-f', up])).code).toBe(0);
   });
 
   it.skipIf(!existsSync('/sys/fs/cgroup/cpuacct'))('stats --no-stream: cpu %, memory usage / limit, pids and block I/O from cgroup v1', async () => {

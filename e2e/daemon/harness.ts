@@ -5,6 +5,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { bins, runtimeUnderTest } from '../helpers.js';
 
@@ -33,6 +34,29 @@ export interface Env {
   daemonPid(): number | undefined;
   logs(): string;
   stop(): Promise<void>;
+}
+
+/** One Engine API call on berthd's socket: status and decoded JSON body. */
+export function api(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request({ socketPath: sock, method, path, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let json: any;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = text;
+        }
+        resolve({ status: res.statusCode ?? 0, json });
+      });
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }
 
 let seq = 0;
@@ -65,7 +89,12 @@ function stopProcess(p: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGT
   });
 }
 
-export async function startEnv(): Promise<Env> {
+export interface EnvOptions {
+  /** More berthd flags (e.g. another --host with TLS). */
+  daemonArgs?: string[];
+}
+
+export async function startEnv(opts: EnvOptions = {}): Promise<Env> {
   const dir = mkdtempSync(join(tmpdir(), 'daemon-e2e-'));
   const shimdSock = join(dir, 'shimd.sock');
   const sock = join(dir, 'berthd.sock');
@@ -94,7 +123,7 @@ export async function startEnv(): Promise<Env> {
   let berthd: ChildProcess | undefined;
   const startBerthd = async () => {
     rmSync(sock, { force: true });
-    berthd = launch([bins.daemon, '--host', `unix://${sock}`, '--data-root', join(dir, 'data'), '--shimd-address', shimdSock, '--bridge', bridge, '--bridge-subnet', subnet]);
+    berthd = launch([bins.daemon, '--host', `unix://${sock}`, '--data-root', join(dir, 'data'), '--shimd-address', shimdSock, '--bridge', bridge, '--bridge-subnet', subnet, ...(opts.daemonArgs ?? [])]);
     const p = berthd;
     await waitFor(() => existsSync(sock) || p.exitCode !== null, 20000, 'berthd socket');
     if (p.exitCode !== null) throw new Error(`berthd exited: ${out.join('')}`);
@@ -141,6 +170,8 @@ export async function startEnv(): Promise<Env> {
           if (ids.length) await env.docker(['rm', '-f', ...ids]);
           const imgs = (await env.docker(['images', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean);
           if (imgs.length) await env.docker(['rmi', '-f', ...new Set(imgs)]);
+          // User-defined networks: their bridges and isolation rules go with them.
+          await env.docker(['network', 'prune', '-f']);
         }
       } finally {
         await stopProcess(berthd);

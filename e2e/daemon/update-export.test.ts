@@ -1,7 +1,8 @@
 // docker update (cgroup v1 files change under the running container), docker diff,
 // docker export, docker import, image prune and search through berthd.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures } from '../fixtures/index.js';
@@ -97,6 +98,43 @@ describe.skipIf(!isRoot || !existsSync(DOCKER))('berthd: update, diff, export, i
     expect(bad.stderr).toMatch(/not a valid tar archive|archive/);
     expect((await env.docker(['images', '-q'])).stdout).toBe(before);
     expect((await env.docker(['rmi', tag, tag2])).code).toBe(0);
+  });
+
+  it('docker import fetches the tar from an http URL (fromSrc=URL); a missing URL is a clear error', async () => {
+    const name = uid();
+    expect((await env.docker(['create', '--name', name, 'busybox', 'true'])).code).toBe(0);
+    const tarPath = join(env.dir, 'url-rootfs.tar');
+    expect((await env.docker(['export', '-o', tarPath, name])).code).toBe(0);
+    expect((await env.docker(['rm', name])).code).toBe(0);
+    const served: string[] = [];
+    const server = createServer((req, res) => {
+      served.push(req.url ?? '');
+      if (req.url !== '/rootfs.tar') {
+        res.writeHead(404).end('no such file\n');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      createReadStream(tarPath).pipe(res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const tag = `daemon-import/${uid('img')}:url`;
+      const imp = await env.docker(['import', '--change', 'CMD ["echo", "from-url"]', `http://127.0.0.1:${port}/rootfs.tar`, tag]);
+      expect(imp.stderr).toBe('');
+      expect(imp.stdout.trim()).toMatch(/sha256:[0-9a-f]{64}$/);
+      expect(served).toContain('/rootfs.tar');
+      expect((await env.docker(['run', '--rm', tag])).stdout).toBe('from-url\n');
+      const before = (await env.docker(['images', '-q'])).stdout;
+      const missing = await env.docker(['import', `http://127.0.0.1:${port}/missing.tar`, `daemon-import/${uid('img')}:missing`]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain(`http://127.0.0.1:${port}/missing.tar`);
+      expect(missing.stderr).toContain('404');
+      expect((await env.docker(['images', '-q'])).stdout).toBe(before);
+      expect((await env.docker(['rmi', tag])).code).toBe(0);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('image prune removes dangling images only; search says there is no index', async () => {

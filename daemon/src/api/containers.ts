@@ -10,7 +10,8 @@ import { type Sample, sample, statsJson } from '../stats/stats.js';
 import { boolParam, humanDuration, intParam, parseFilters, timeParam } from './format.js';
 import { frame, hijack, MULTIPLEXED, OutputBatch, RAW, STDERR, STDOUT } from './streams.js';
 
-function statusText(c: ContainerRecord): string {
+/** The human status `docker ps` shows ("Up 3 seconds", "Exited (0) 2 minutes ago"…). */
+export function statusText(c: ContainerRecord): string {
   const s = c.State;
   if (s.Running) {
     const up = `Up ${humanDuration(Date.now() - Date.parse(s.StartedAt))}`;
@@ -43,7 +44,7 @@ function networks(c: ContainerRecord): Record<string, object> {
   const ns = c.NetworkSettings ?? {};
   return {
     [name]: {
-      IPAMConfig: null,
+      IPAMConfig: c.RequestedIPv4 ? { IPv4Address: c.RequestedIPv4 } : null,
       Links: null,
       Aliases: null,
       MacAddress: ns.MacAddress ?? '',
@@ -57,6 +58,30 @@ function networks(c: ContainerRecord): Record<string, object> {
       GlobalIPv6PrefixLen: 0,
       DNSNames: null,
     },
+    // Networks joined with `docker network connect`: addressed while the container runs.
+    ...Object.fromEntries(
+      (c.ExtraNetworks ?? []).map((x) => {
+        const ep = c.State.Running ? ns.Endpoints?.[x.id] : undefined;
+        return [
+          x.name,
+          {
+            IPAMConfig: x.ipv4 ? { IPv4Address: x.ipv4 } : null,
+            Links: null,
+            Aliases: null,
+            MacAddress: ep?.MacAddress ?? '',
+            NetworkID: x.id,
+            EndpointID: ep?.EndpointID ?? '',
+            Gateway: ep?.Gateway ?? '',
+            IPAddress: ep?.IPAddress ?? '',
+            IPPrefixLen: ep?.IPPrefixLen ?? 0,
+            IPv6Gateway: '',
+            GlobalIPv6Address: '',
+            GlobalIPv6PrefixLen: 0,
+            DNSNames: null,
+          },
+        ];
+      }),
+    ),
   };
 }
 

@@ -49,6 +49,14 @@ export function intParam(v: unknown): number | undefined {
 }
 
 /** since/until as Docker accepts them: unix seconds (fractional) or RFC 3339. */
+/** timeParam in exact integer nanoseconds ("1700000000.123456789" keeps every digit). */
+export function timeParamNs(v: unknown): bigint | undefined {
+  const m = /^([0-9]+)(?:\.([0-9]+))?$/.exec(String(v ?? ''));
+  if (m && String(v) !== '0') return BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? '').slice(0, 9).padEnd(9, '0'));
+  const t = timeParam(v);
+  return t === undefined ? undefined : BigInt(Math.round(t * 1000)) * 1_000_000n;
+}
+
 export function timeParam(v: unknown): number | undefined {
   if (v === undefined || v === '' || v === '0') return undefined;
   const s = String(v);

@@ -1,41 +1,36 @@
-// /networks/*: parses and formats; the predefined networks are NetworkCatalog's.
-// User-defined networks come in a later issue: creating, removing and connecting
-// answer as dockerd does for the predefined ones, or say plainly that it is not here.
+// /networks/*: parses and formats. Listing and inspecting are NetworkCatalog's
+// (predefined and user-defined networks); changes go through NetworkService.
 import { Router } from 'express';
-import { DaemonError, notImplemented } from '../errors.js';
 import type { NetworkCatalog } from '../network/catalog.js';
+import type { NetworkService } from '../network/service.js';
 import { parseFilters } from './format.js';
 
-export function networksRouter(networks: NetworkCatalog): Router {
+export function networksRouter(networks: NetworkCatalog, service: NetworkService): Router {
   const r = Router();
   r.get('/networks', (req, res) => {
     res.json(networks.list(parseFilters(req.query.filters)));
   });
-  r.post('/networks/create', (req, res) => {
-    const name = String((req.body as { Name?: string } | undefined)?.Name ?? '');
-    if (networks.find(name)) {
-      throw new DaemonError('forbidden', `${name} is a pre-defined network and cannot be created`);
-    }
-    void res;
-    throw notImplemented('user-defined networks are not supported by berthd yet: use the predefined bridge, host or none');
+  r.post('/networks/create', async (req, res) => {
+    res.status(201).json(await service.create(req.body));
   });
-  r.post('/networks/prune', (_req, res) => {
-    res.json({ NetworksDeleted: null });
+  r.post('/networks/prune', async (req, res) => {
+    const deleted = await service.prune(parseFilters(req.query.filters));
+    res.json({ NetworksDeleted: deleted.length ? deleted : null });
   });
   r.get('/networks/:id', (req, res) => {
     res.json(networks.inspect(String(req.params.id)));
   });
-  r.delete('/networks/:id', (req, res) => {
-    const n = networks.inspect(String(req.params.id));
-    void res;
-    throw new DaemonError('forbidden', `${n.Name} is a pre-defined network and cannot be removed`);
+  r.delete('/networks/:id', async (req, res) => {
+    await service.remove(String(req.params.id));
+    res.status(204).end();
   });
-  for (const action of ['connect', 'disconnect']) {
-    r.post(`/networks/:id/${action}`, (req, res) => {
-      const n = networks.inspect(String(req.params.id));
-      void res;
-      throw notImplemented(`network ${action} is not supported by berthd yet: containers join ${n.Name} with --network at create`);
-    });
-  }
+  r.post('/networks/:id/connect', async (req, res) => {
+    await service.connect(String(req.params.id), req.body ?? {});
+    res.status(200).end();
+  });
+  r.post('/networks/:id/disconnect', async (req, res) => {
+    await service.disconnect(String(req.params.id), req.body ?? {});
+    res.status(200).end();
+  });
   return r;
 }

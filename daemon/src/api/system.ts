@@ -28,5 +28,10 @@ export function systemRouter(system: SystemService, df?: () => Promise<object>):
   r.get('/system/df', async (_req, res) => {
     res.json(df ? await df() : { LayersSize: 0, Images: [], Containers: [], Volumes: [], BuildCache: [] });
   });
+  // No builder here, so no build cache: answer as dockerd does with an empty cache
+  // (docker system prune calls this after pruning containers, networks and images).
+  r.post('/build/prune', (_req, res) => {
+    res.json({ CachesDeleted: null, SpaceReclaimed: 0 });
+  });
   return r;
 }

@@ -132,6 +132,10 @@ export interface ContainerRecord {
   Mounts: MountPoint[];
   /** True once `docker stop`/`kill` asked it to stop: restart policies hold off. */
   ManualStop?: boolean;
+  /** The address asked for on the primary network (`docker run --ip`). */
+  RequestedIPv4?: string;
+  /** User-defined networks joined with `docker network connect`, by network ID, in order. */
+  ExtraNetworks?: { id: string; name: string; ipv4?: string }[];
   NetworkSettings?: {
     IPAddress?: string;
     IPPrefixLen?: number;
@@ -139,8 +143,20 @@ export interface ContainerRecord {
     MacAddress?: string;
     NetworkID?: string;
     EndpointID?: string;
+    /** Endpoints on the ExtraNetworks of a running container, by network ID. */
+    Endpoints?: Record<string, ExtraEndpoint>;
     Ports?: Record<string, PortBinding[] | null>;
   };
+}
+
+export interface ExtraEndpoint {
+  Name: string;
+  IfName: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  MacAddress: string;
+  EndpointID: string;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

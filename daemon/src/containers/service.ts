@@ -54,7 +54,8 @@ export interface NetworkHooks {
   setup(c: ContainerRecord, pid: number): Promise<void>;
   teardown(c: ContainerRecord): Promise<void>;
   netns(c: ContainerRecord): 'new' | 'host';
-  validate(hc: HostConfig): void;
+  /** Checks the network settings of a create; returns the address asked for (`--ip`), if any. */
+  validate(hc: HostConfig, networking?: unknown): { ipv4?: string } | undefined;
   /** After restore: release what setup left for containers no longer running. */
   sweep?(running: string[]): Promise<unknown>;
 }
@@ -159,7 +160,7 @@ export class ContainerService {
     const hc: HostConfig = body.HostConfig ?? {};
     validateHostConfig(hc);
     validateHealthcheck(body.Healthcheck);
-    this.network.validate(hc);
+    const endpoint = this.network.validate(hc, body.NetworkingConfig);
     const image = await this.images.resolve(body.Image);
     const id = randomBytes(32).toString('hex');
     const fullName = this.store.reserveName(name || randomName((n) => this.store.hasName(n)), id);
@@ -190,6 +191,7 @@ export class ContainerService {
         HostnamePath: join(dir, 'hostname'),
         HostsPath: join(dir, 'hosts'),
         Mounts: [],
+        ...(endpoint?.ipv4 ? { RequestedIPv4: endpoint.ipv4 } : {}),
       };
       this.store.save(c);
       try {
@@ -308,6 +310,7 @@ export class ContainerService {
       Pid: pid,
       ExitCode: 0,
       Error: '',
+      OOMKilled: false,
       StartedAt: isoNow(),
       FinishedAt: ZERO_TIME,
     });
@@ -353,6 +356,19 @@ export class ContainerService {
         .catch(() => {})
         .finally(() => fifo.destroy());
     });
+  }
+
+  /**
+   * The kernel's OOM killer hit the container's memory cgroup (berth-shimd's
+   * /tasks/oom, sent as the init exits): recorded in State.OOMKilled until the next
+   * start, and reported as dockerd's `oom` event.
+   */
+  oomKilled(id: string): void {
+    const c = this.store.find(id);
+    if (!c) return;
+    c.State.OOMKilled = true;
+    this.store.save(c);
+    this.emit('container', 'oom', c);
   }
 
   /** Follows the task until it exits, then records the exit. */

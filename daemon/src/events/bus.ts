@@ -10,7 +10,23 @@ export interface DockerEvent {
   Actor: { ID: string; Attributes: Record<string, string> };
   scope: 'local';
   time: number;
-  timeNano: number;
+  /** Exact nanoseconds; JSON.stringify cannot write a bigint, so use eventJson. */
+  timeNano: bigint;
+}
+
+/** The event as one line of JSON, timeNano written as its exact integer digits. */
+export function eventJson(e: DockerEvent): string {
+  const { timeNano, ...rest } = e;
+  return `${JSON.stringify(rest).slice(0, -1)},"timeNano":${timeNano.toString()}}`;
+}
+
+// Wall-clock nanoseconds: the epoch offset is taken once from Date.now() (ms), and
+// the monotonic high-resolution clock supplies every digit after it, so successive
+// events carry distinct, increasing, full-precision times.
+const EPOCH_OFFSET_NS = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+export function nowNs(): bigint {
+  return EPOCH_OFFSET_NS + process.hrtime.bigint();
 }
 
 const HISTORY = 1024;
@@ -20,15 +36,15 @@ export class EventBus {
   private readonly subscribers = new Set<(e: DockerEvent) => void>();
 
   publish(type: DockerEvent['Type'], action: string, id: string, attributes: Record<string, string> = {}): void {
-    const nowNs = BigInt(Date.now()) * 1_000_000n + process.hrtime.bigint() % 1_000_000n;
+    const ns = nowNs();
     const e: DockerEvent = {
       ...(type === 'container' || type === 'image' ? { status: action, id, ...(attributes.image ? { from: attributes.image } : {}) } : {}),
       Type: type,
       Action: action,
       Actor: { ID: id, Attributes: attributes },
       scope: 'local',
-      time: Number(nowNs / 1_000_000_000n),
-      timeNano: Number(nowNs),
+      time: Number(ns / 1_000_000_000n),
+      timeNano: ns,
     };
     this.history.push(e);
     if (this.history.length > HISTORY) this.history.shift();
@@ -36,7 +52,7 @@ export class EventBus {
   }
 
   /** Past events from `sinceNs`, then live ones until unsubscribed. */
-  subscribe(sinceNs: number | undefined, fn: (e: DockerEvent) => void): { past: DockerEvent[]; cancel: () => void } {
+  subscribe(sinceNs: bigint | undefined, fn: (e: DockerEvent) => void): { past: DockerEvent[]; cancel: () => void } {
     const past = sinceNs === undefined ? [] : this.history.filter((e) => e.timeNano >= sinceNs);
     this.subscribers.add(fn);
     return { past, cancel: () => this.subscribers.delete(fn) };

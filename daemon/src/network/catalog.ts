@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { notFound } from '../errors.js';
 import type { ContainerRecord } from '../containers/model.js';
+import type { UserNetwork, UserNetworks } from './user.js';
 
 export type NetworkName = 'bridge' | 'host' | 'none';
 export const PREDEFINED: NetworkName[] = ['bridge', 'host', 'none'];
@@ -51,7 +52,7 @@ export interface NetworkResource {
   Driver: string;
   EnableIPv4: boolean;
   EnableIPv6: boolean;
-  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string }[] };
+  IPAM: { Driver: string; Options: Record<string, string> | null; Config: { Subnet: string; Gateway: string; IPRange?: string }[] };
   Internal: boolean;
   Attachable: boolean;
   Ingress: boolean;
@@ -70,8 +71,52 @@ export class NetworkCatalog {
     /** The bridge's addressing when CNI bridge networking is on. */
     private readonly bridge: BridgeInfo | undefined,
     private readonly containers: () => ContainerRecord[],
+    /** User-defined networks, when bridge networking is on. */
+    readonly users?: UserNetworks,
   ) {
     this.ids = networkIds(stateDir);
+  }
+
+  private endpointView(name: string, ep: { EndpointID?: string; MacAddress?: string; IPAddress?: string; IPPrefixLen?: number }) {
+    return {
+      Name: name,
+      EndpointID: ep.EndpointID ?? '',
+      MacAddress: ep.MacAddress ?? '',
+      IPv4Address: ep.IPAddress ? `${ep.IPAddress}/${ep.IPPrefixLen ?? 16}` : '',
+      IPv6Address: '',
+    };
+  }
+
+  /** A user-defined network as the Engine API shows it. */
+  private userResource(n: UserNetwork, withContainers: boolean): NetworkResource {
+    const containers: NetworkResource['Containers'] = {};
+    if (withContainers) {
+      for (const c of this.containers()) {
+        if (!c.State.Running) continue;
+        const ns = c.NetworkSettings ?? {};
+        const name = c.Name.replace(/^\//, '');
+        if (ns.NetworkID === n.Id) containers[c.ID] = this.endpointView(name, ns);
+        else if (ns.Endpoints?.[n.Id]) containers[c.ID] = this.endpointView(name, ns.Endpoints[n.Id]!);
+      }
+    }
+    return {
+      Name: n.Name,
+      Id: n.Id,
+      Created: n.Created,
+      Scope: 'local',
+      Driver: 'bridge',
+      EnableIPv4: true,
+      EnableIPv6: false,
+      IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: n.Subnet, Gateway: n.Gateway, ...(n.IPRange ? { IPRange: n.IPRange } : {}) }] },
+      Internal: n.Internal,
+      Attachable: n.Attachable,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: containers,
+      Options: n.Options,
+      Labels: n.Labels,
+    };
   }
 
   private resource(name: NetworkName, withContainers: boolean): NetworkResource {
@@ -79,6 +124,7 @@ export class NetworkCatalog {
     if (withContainers) {
       for (const c of this.containers()) {
         if (!c.State.Running || modeOf(c) !== name) continue;
+        if (name === 'bridge' && !['bridge', 'default', ''].includes(c.HostConfig.NetworkMode ?? '')) continue;
         const ns = c.NetworkSettings ?? {};
         containers[c.ID] = {
           Name: c.Name.replace(/^\//, ''),
@@ -134,21 +180,40 @@ export class NetworkCatalog {
 
   inspect(ref: string): NetworkResource {
     const name = this.find(ref);
-    if (!name) throw notFound(`network ${ref} not found`);
-    return this.resource(name, true);
+    if (name) return this.resource(name, true);
+    const user = this.users?.find(ref);
+    if (!user) throw notFound(`network ${ref} not found`);
+    return this.userResource(user, true);
   }
 
-  /** Docker's list filters: name and id (substring/prefix), driver, type, scope, label. */
+  /** Docker's list filters: name and id (substring/prefix), driver, type, scope, label, dangling. */
   list(filters: Map<string, string[]>): NetworkResource[] {
-    let out = PREDEFINED.map((n) => this.resource(n, false));
     const f = (k: string) => filters.get(k) ?? [];
+    let out = PREDEFINED.map((n) => this.resource(n, false));
+    const users = (this.users?.all() ?? []).map((n) => this.userResource(n, true));
+    if (f('type').length) out = out.filter(() => f('type').includes('builtin'));
+    if (f('label').length) out = [];
+    if (f('dangling').length) out = out.filter(() => f('dangling').some((v) => v === 'false' || v === '0'));
+    let custom = users;
+    if (f('type').length) custom = custom.filter(() => f('type').includes('custom'));
+    if (f('label').length) {
+      custom = custom.filter((n) =>
+        f('label').every((l) => {
+          const i = l.indexOf('=');
+          return i < 0 ? l in n.Labels : n.Labels[l.slice(0, i)] === l.slice(i + 1);
+        }),
+      );
+    }
+    if (f('dangling').length) {
+      const dangling = f('dangling').some((v) => v === 'true' || v === '1');
+      custom = custom.filter((n) => (Object.keys(n.Containers).length === 0) === dangling);
+    }
+    // The list form carries no Containers, as dockerd's.
+    out = [...out, ...custom.map((n) => ({ ...n, Containers: {} }))];
     if (f('name').length) out = out.filter((n) => f('name').some((v) => n.Name.includes(v)));
     if (f('id').length) out = out.filter((n) => f('id').some((v) => n.Id.startsWith(v)));
     if (f('driver').length) out = out.filter((n) => f('driver').includes(n.Driver));
     if (f('scope').length) out = out.filter((n) => f('scope').includes(n.Scope));
-    if (f('type').length) out = out.filter(() => f('type').includes('builtin'));
-    if (f('label').length) out = [];
-    if (f('dangling').length) out = out.filter(() => f('dangling').some((v) => v === 'false' || v === '0'));
     return out;
   }
 }

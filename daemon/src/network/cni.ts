@@ -4,12 +4,16 @@
 // Setup runs between task create and start against /proc/<pid>/ns/net; what ADD
 // did (result, port mappings) is kept beside the container so DEL works after the
 // process is gone and after a daemon restart, and DEL may run any number of times.
+// User-defined networks (user.ts) are the same chain on their own bridge: a
+// container's primary network is eth0, and each `network connect` adds the next
+// ethN, kept in its own record (`<id>.<ifname>`) beside the primary one (`<id>`).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ContainerRecord, HostConfig } from '../containers/model.js';
+import type { ContainerRecord, ExtraEndpoint, HostConfig } from '../containers/model.js';
 import type { NetworkHooks } from '../containers/service.js';
 import { DaemonError, invalid } from '../errors.js';
+import { isHostAddress, type UserNetwork, UserNetworks } from './user.js';
 import { type BridgeInfo, modeOf, type NetworkIds, type NetworkName, networkIds } from './catalog.js';
 import { dropTaggedNatRules, execPlugin, run } from './plugins.js';
 import { type PortMapping, portsView, resolveMappings, validateBindings, withPublishAll } from './ports.js';
@@ -28,9 +32,15 @@ export interface BridgeConfig {
 interface Attachment {
   id: string;
   mode: NetworkName;
+  /** The user-defined network's ID; absent for the default bridge. */
+  network?: string;
+  /** eth0 when absent. */
+  ifname?: string;
   result?: any;
   mappings: PortMapping[];
 }
+
+const BUILTIN = ['bridge', 'default', 'host', 'none'];
 
 const CNI_VERSION = '1.0.0';
 
@@ -38,6 +48,7 @@ export class CniNetworks implements NetworkHooks {
   readonly subnet: string;
   readonly gateway: string;
   readonly ids: NetworkIds;
+  readonly users: UserNetworks;
   private ports: Promise<void> = Promise.resolve();
 
   constructor(private readonly cfg: BridgeConfig) {
@@ -47,6 +58,12 @@ export class CniNetworks implements NetworkHooks {
     this.subnet = formatSubnet(s);
     this.gateway = gatewayOf(s);
     this.ids = networkIds(cfg.stateDir);
+    this.users = new UserNetworks(cfg.stateDir, { subnet: this.subnet, bridge: cfg.bridge });
+  }
+
+  /** The user-defined network a NetworkMode names, if it names one. */
+  userNetwork(mode: string | undefined): UserNetwork | undefined {
+    return !mode || BUILTIN.includes(mode) ? undefined : this.users.find(mode);
   }
 
   bridgeInfo(): BridgeInfo {
@@ -81,8 +98,8 @@ export class CniNetworks implements NetworkHooks {
     rmSync(path, { force: true });
   }
 
-  private save(a: Attachment): void {
-    const file = this.resultFile(a.id);
+  private save(a: Attachment, ifname?: string): void {
+    const file = this.resultFile(ifname && ifname !== 'eth0' ? `${a.id}.${ifname}` : a.id);
     writeFileSync(`${file}.tmp`, JSON.stringify(a));
     renameSync(`${file}.tmp`, file);
   }
@@ -95,34 +112,53 @@ export class CniNetworks implements NetworkHooks {
     }
   }
 
-  validate(hc: HostConfig): void {
+  validate(hc: HostConfig, networking?: unknown): { ipv4?: string } {
     const mode = hc.NetworkMode || 'bridge';
+    const user = this.userNetwork(mode);
     // dockerd answers 404 at start; at create a 404 would make the CLI try to pull the image.
-    if (!['bridge', 'default', 'host', 'none'].includes(mode)) throw invalid(`network ${mode} not found`);
+    if (!BUILTIN.includes(mode) && !user) throw invalid(`network ${mode} not found`);
     // Docker ignores published ports (with a warning) on host and none.
-    if (mode !== 'bridge' && mode !== 'default') hc.PortBindings = {};
+    if (mode === 'host' || mode === 'none') hc.PortBindings = {};
     else validateBindings(hc.PortBindings);
+    const endpoints = (networking as { EndpointsConfig?: Record<string, { IPAMConfig?: { IPv4Address?: string } | null }> } | undefined)?.EndpointsConfig ?? {};
+    const ipv4 = Object.values(endpoints).find((e) => e?.IPAMConfig?.IPv4Address)?.IPAMConfig?.IPv4Address;
+    if (!ipv4) return {};
+    if (!user) throw invalid('user specified IP address is supported on user defined networks only');
+    this.checkAddress(user, ipv4);
+    return { ipv4 };
+  }
+
+  /** Docker's rules for a requested address (`--ip`). */
+  private checkAddress(n: UserNetwork, ip: string): void {
+    if (!n.UserSubnet) throw invalid('user specified IP address is supported only when connecting to networks with user configured subnets');
+    const inside = isHostAddress(n.Subnet, ip);
+    if (!inside || ip === n.Gateway) throw invalid(`invalid IPv4 address ${ip}: not a free host address in subnet ${n.Subnet} of network ${n.Name}`);
   }
 
   netns(c: ContainerRecord): 'new' | 'host' {
     return modeOf(c) === 'host' ? 'host' : 'new';
   }
 
-  /** The bridge → portmap chain of the default network, as one CNI network config list. */
-  private chain(): { name: string; plugins: any[] } {
+  /**
+   * The bridge → portmap chain of the default network or of a user-defined one, as
+   * one CNI network config list. An internal network has no masquerade and no
+   * default route, as dockerd's internal networks reach nothing outside.
+   */
+  private chain(net?: UserNetwork): { name: string; plugins: any[] } {
+    const internal = !!net?.Internal;
     return {
-      name: `berth-${this.cfg.bridge}`,
+      name: net ? `berth-net-${net.Id.slice(0, 12)}` : `berth-${this.cfg.bridge}`,
       plugins: [
         {
           type: 'bridge',
-          bridge: this.cfg.bridge,
+          bridge: net?.Bridge ?? this.cfg.bridge,
           isGateway: true,
-          ipMasq: true,
+          ipMasq: !internal,
           hairpinMode: true,
           ipam: {
             type: 'host-local',
-            ranges: [[{ subnet: this.subnet, gateway: this.gateway }]],
-            routes: [{ dst: '0.0.0.0/0' }],
+            ranges: [[{ subnet: net?.Subnet ?? this.subnet, gateway: net?.Gateway ?? this.gateway, ...(net ? UserNetworks.range(net) : {}) }]],
+            routes: internal ? [] : [{ dst: '0.0.0.0/0' }],
             dataDir: join(this.cfg.stateDir, 'ipam'),
           },
         },
@@ -132,22 +168,29 @@ export class CniNetworks implements NetworkHooks {
   }
 
   /** The config one plugin of the chain gets on stdin (CNI spec: "Deriving execution configuration"). */
-  private pluginConf(plugin: any, prevResult: any, mappings: PortMapping[]): object {
-    const list = this.chain();
+  private pluginConf(plugin: any, prevResult: any, mappings: PortMapping[], net?: UserNetwork, ip?: string): object {
+    const list = this.chain(net);
+    const ips = ip && net ? [`${ip}/${net.Subnet.split('/')[1]}`] : undefined;
     return {
       cniVersion: CNI_VERSION,
       name: list.name,
       ...plugin,
       ...(prevResult ? { prevResult } : {}),
       ...(plugin.type === 'portmap' ? { runtimeConfig: { portMappings: mappings } } : {}),
+      ...(plugin.type === 'bridge' && ips ? { runtimeConfig: { ips } } : {}),
     };
+  }
+
+  /** The user-defined network of a saved attachment, while its record exists. */
+  private netOf(att: Attachment): UserNetwork | undefined {
+    return att.network ? this.users.find(att.network) : undefined;
   }
 
   /** Port mappings other containers hold, so a host port is not given out twice. */
   private taken(except: string): PortMapping[] {
     const out: PortMapping[] = [];
     for (const id of readdirSync(join(this.cfg.stateDir, 'results'))) {
-      if (id === except || id.endsWith('.tmp')) continue;
+      if (id === except || id.startsWith(`${except}.`) || id.endsWith('.tmp')) continue;
       out.push(...(this.load(id)?.mappings ?? []));
     }
     return out;
@@ -167,8 +210,10 @@ export class CniNetworks implements NetworkHooks {
       return;
     }
     enableForwarding();
+    const net = this.userNetwork(c.HostConfig.NetworkMode);
+    if (c.HostConfig.NetworkMode && !BUILTIN.includes(c.HostConfig.NetworkMode) && !net) throw notFoundNetwork(c.HostConfig.NetworkMode);
     const bindings = withPublishAll(c.HostConfig.PortBindings, c.Config.ExposedPorts, c.HostConfig.PublishAllPorts);
-    const att: Attachment = { id: c.ID, mode, mappings: [] };
+    const att: Attachment = { id: c.ID, mode, mappings: [], ...(net ? { network: net.Id } : {}) };
     try {
       // Choosing host ports and recording them is one step, so two starts cannot pick the same port.
       const picked = this.ports.then(async () => {
@@ -180,13 +225,25 @@ export class CniNetworks implements NetworkHooks {
       await picked;
       const netns = await this.pin(c.ID, pid);
       let prev: any;
-      for (const plugin of this.chain().plugins) {
+      for (const plugin of this.chain(net).plugins) {
         if (plugin.type === 'portmap' && !att.mappings.length) continue;
-        const out = await execPlugin(this.cfg.binDir, plugin.type, { command: 'ADD', containerId: c.ID, netns, ifname: 'eth0' }, this.pluginConf(plugin, prev, att.mappings));
+        const out = await execPlugin(
+          this.cfg.binDir,
+          plugin.type,
+          { command: 'ADD', containerId: c.ID, netns, ifname: 'eth0' },
+          this.pluginConf(plugin, prev, att.mappings, net, c.RequestedIPv4),
+        );
         prev = out;
         att.result = prev;
         this.save(att);
       }
+      const endpoints: Record<string, ExtraEndpoint> = {};
+      for (const extra of c.ExtraNetworks ?? []) {
+        const n = this.users.find(extra.id);
+        if (!n) continue; // removed while the container was stopped: dockerd drops the endpoint too
+        endpoints[n.Id] = await this.attach(c, n, extra.ipv4, netns, `eth${Object.keys(endpoints).length + 1}`);
+      }
+      c.NetworkSettings = { Endpoints: endpoints };
     } catch (e) {
       await this.release(c.ID).catch(() => {});
       throw e;
@@ -199,9 +256,10 @@ export class CniNetworks implements NetworkHooks {
       IPPrefixLen: Number(prefix),
       Gateway: ip?.gateway ?? '',
       MacAddress: iface?.mac ?? '',
-      NetworkID: this.ids.bridge.Id,
+      NetworkID: net?.Id ?? this.ids.bridge.Id,
       EndpointID: endpoint,
       Ports: portsView(c.Config.ExposedPorts, att.mappings),
+      Endpoints: c.NetworkSettings?.Endpoints ?? {},
     };
     // /etc/hosts names the container by its address, as Docker's does.
     if (address && c.HostsPath && existsSync(c.HostsPath)) {
@@ -220,8 +278,9 @@ export class CniNetworks implements NetworkHooks {
     // CHECK gives every plugin the cached result of the whole ADD chain as prevResult.
     // Debian's portmap 1.1.1 CHECK also demands the ip6tables chain of an IPv4-only
     // mapping and so always fails here; its rules are looked for directly instead.
-    const bridge = this.chain().plugins[0];
-    await execPlugin(this.cfg.binDir, bridge.type, { command: 'CHECK', containerId: c.ID, netns, ifname: 'eth0' }, this.pluginConf(bridge, att.result, att.mappings));
+    const net = this.netOf(att);
+    const bridge = this.chain(net).plugins[0];
+    await execPlugin(this.cfg.binDir, bridge.type, { command: 'CHECK', containerId: c.ID, netns, ifname: 'eth0' }, this.pluginConf(bridge, att.result, att.mappings, net));
     if (att.mappings.length) {
       const rules = await run('iptables', ['-w', '-t', 'nat', '-S', 'CNI-HOSTPORT-DNAT']).catch(() => '');
       if (!rules.includes(`id: \\"${c.ID}\\"`)) throw new DaemonError('internal', `CNI portmap CHECK: no DNAT rules for container ${c.ID}`);
@@ -234,32 +293,98 @@ export class CniNetworks implements NetworkHooks {
     c.NetworkSettings = { NetworkID: c.NetworkSettings?.NetworkID, Ports: {} };
   }
 
+  /** ADD of one more interface (eth1…) on a user network, into an already pinned namespace. */
+  private async attach(c: ContainerRecord, net: UserNetwork, ipv4: string | undefined, netns: string, ifname: string): Promise<ExtraEndpoint> {
+    const att: Attachment = { id: c.ID, mode: 'bridge', network: net.Id, ifname, mappings: [] };
+    this.save(att, ifname);
+    const bridge = this.chain(net).plugins[0];
+    att.result = await execPlugin(this.cfg.binDir, bridge.type, { command: 'ADD', containerId: c.ID, netns, ifname }, this.pluginConf(bridge, undefined, [], net, ipv4));
+    this.save(att, ifname);
+    const ip = att.result?.ips?.[0];
+    const iface = att.result?.interfaces?.find((i: any) => i.sandbox);
+    const [address = '', prefix = '0'] = String(ip?.address ?? '').split('/');
+    return { Name: net.Name, IfName: ifname, IPAddress: address, IPPrefixLen: Number(prefix), Gateway: ip?.gateway ?? '', MacAddress: iface?.mac ?? '', EndpointID: randomBytes(32).toString('hex') };
+  }
+
+  /** `docker network connect` of a running container: the next free ethN on that network. */
+  async connect(c: ContainerRecord, net: UserNetwork, ipv4?: string): Promise<ExtraEndpoint> {
+    if (ipv4) this.checkAddress(net, ipv4);
+    const endpoints = c.NetworkSettings?.Endpoints ?? {};
+    const used = new Set(['eth0', ...Object.values(endpoints).map((e) => e.IfName)]);
+    let n = 1;
+    while (used.has(`eth${n}`)) n++;
+    const netns = existsSync(this.pinPath(c.ID)) ? this.pinPath(c.ID) : await this.pin(c.ID, c.State.Pid);
+    try {
+      const ep = await this.attach(c, net, ipv4, netns, `eth${n}`);
+      c.NetworkSettings = { ...(c.NetworkSettings ?? {}), Endpoints: { ...endpoints, [net.Id]: ep } };
+      return ep;
+    } catch (e) {
+      await this.releaseOne(`${c.ID}.eth${n}`).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** `docker network disconnect` of a running container from a connected network. */
+  async disconnect(c: ContainerRecord, net: UserNetwork): Promise<void> {
+    const ep = c.NetworkSettings?.Endpoints?.[net.Id];
+    if (ep) await this.releaseOne(`${c.ID}.${ep.IfName}`);
+    const rest = { ...(c.NetworkSettings?.Endpoints ?? {}) };
+    delete rest[net.Id];
+    c.NetworkSettings = { ...(c.NetworkSettings ?? {}), Endpoints: rest };
+  }
+
+  /** The IDs of containers holding an attachment (running, or not yet swept) on a network. */
+  attachedTo(netId: string): string[] {
+    const out = new Set<string>();
+    for (const f of readdirSync(join(this.cfg.stateDir, 'results'))) {
+      if (f.endsWith('.tmp')) continue;
+      if (this.load(f)?.network === netId) out.add(f.split('.')[0]!);
+    }
+    return [...out];
+  }
+
   /**
    * Undoes setup for a container ID: DEL through the chain in reverse order (the
    * CNI spec asks for DEL to succeed when things are already gone), then what DEL
    * cannot reach without the namespace: tagged NAT rules and the IPAM lease.
    */
   async release(id: string): Promise<void> {
-    const att = this.load(id);
+    const extras = readdirSync(join(this.cfg.stateDir, 'results')).filter((f) => f.startsWith(`${id}.`) && !f.endsWith('.tmp'));
+    for (const f of extras) await this.releaseOne(f);
+    await this.releaseOne(id);
+    await this.unpin(id);
+  }
+
+  /** DEL of one attachment record (`<id>` or `<id>.<ifname>`), then its leftovers. */
+  private async releaseOne(key: string): Promise<void> {
+    const id = key.split('.')[0]!;
+    const att = this.load(key);
     if (att?.mode === 'bridge') {
       const pinned = this.pinPath(id);
       const netns = existsSync(pinned) ? pinned : '';
-      for (const plugin of [...this.chain().plugins].reverse()) {
+      const ifname = att.ifname ?? 'eth0';
+      // A network removed meanwhile has no record; DEL with its chain name still finds host-local's files.
+      const net = this.netOf(att) ?? (att.network ? ({ Id: att.network, Bridge: '', Subnet: '0.0.0.0/8', Gateway: '' } as UserNetwork) : undefined);
+      for (const plugin of [...this.chain(net).plugins].reverse()) {
         if (plugin.type === 'portmap' && !att.mappings.length) continue;
-        await execPlugin(this.cfg.binDir, plugin.type, { command: 'DEL', containerId: id, netns, ifname: 'eth0' }, this.pluginConf(plugin, att.result, att.mappings)).catch(
-          (e) => process.stderr.write(`berthd: network teardown of ${id}: ${(e as Error).message}\n`),
+        await execPlugin(this.cfg.binDir, plugin.type, { command: 'DEL', containerId: id, netns, ifname }, this.pluginConf(plugin, att.result, att.mappings, net)).catch(
+          (e) => process.stderr.write(`berthd: network teardown of ${key}: ${(e as Error).message}\n`),
         );
       }
-      await dropTaggedNatRules(id);
-      this.dropLeases(id);
+      if (ifname === 'eth0') await dropTaggedNatRules(id);
+      this.dropLeases(id, this.chain(net).name);
     }
-    await this.unpin(id);
-    rmSync(this.resultFile(id), { force: true });
+    rmSync(this.resultFile(key), { force: true });
+  }
+
+  /** After a user network is removed: host-local's directory of it. */
+  dropNetworkState(net: UserNetwork): void {
+    rmSync(join(this.cfg.stateDir, 'ipam', this.chain(net).name), { recursive: true, force: true });
   }
 
   /** host-local keeps one file per address holding the container ID. */
-  private dropLeases(id: string): void {
-    const dir = join(this.cfg.stateDir, 'ipam', this.chain().name);
+  private dropLeases(id: string, chainName: string): void {
+    const dir = join(this.cfg.stateDir, 'ipam', chainName);
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -283,7 +408,7 @@ export class CniNetworks implements NetworkHooks {
     const keep = new Set(running);
     const ids = new Set<string>();
     for (const sub of ['results', 'netns']) {
-      for (const f of readdirSync(join(this.cfg.stateDir, sub))) if (!f.endsWith('.tmp')) ids.add(f);
+      for (const f of readdirSync(join(this.cfg.stateDir, sub))) if (!f.endsWith('.tmp')) ids.add(f.split('.')[0]!);
     }
     const released: string[] = [];
     for (const id of ids) {
@@ -293,6 +418,10 @@ export class CniNetworks implements NetworkHooks {
     }
     return released;
   }
+}
+
+function notFoundNetwork(name: string): DaemonError {
+  return new DaemonError('not-found', `network ${name} not found`);
 }
 
 /** Masquerading and published ports need IPv4 forwarding, which dockerd turns on too. */

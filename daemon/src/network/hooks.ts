@@ -5,7 +5,7 @@ import type { ContainerRecord, HostConfig } from '../containers/model.js';
 import type { NetworkHooks } from '../containers/service.js';
 
 export class BasicNetworks implements NetworkHooks {
-  validate(hc: HostConfig): void {
+  validate(hc: HostConfig): undefined {
     const mode = hc.NetworkMode || 'bridge';
     if (!['bridge', 'default', 'host', 'none'].includes(mode)) {
       throw invalid(`network ${mode} not found`);
@@ -14,6 +14,7 @@ export class BasicNetworks implements NetworkHooks {
       // Docker accepts and ignores these with a warning; nothing to map on host networking.
       hc.PortBindings = {};
     }
+    return undefined;
   }
 
   netns(c: ContainerRecord): 'new' | 'host' {

@@ -55,6 +55,21 @@ export interface Sample {
 
 const emptyCpu = { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 } };
 
+/**
+ * v2's io.stat keys as dockerd names them in the blkio lists: rbytes/rios "read",
+ * wbytes/wios "write" (dockerd leaves discards out); v1's ops ("Read", "Total"…) stay.
+ */
+function ioOp(op: string, v1: boolean): string {
+  if (v1) return op;
+  return op.startsWith('r') ? 'read' : op.startsWith('w') ? 'write' : '';
+}
+
+function ioList(entries: any[] | undefined, v1: boolean): object[] {
+  return (entries ?? [])
+    .map((e: any) => ({ major: e.major, minor: e.minor, op: ioOp(e.op, v1), value: Number(e.value) }))
+    .filter((e) => e.op);
+}
+
 export function sample(metric: any, pid: number): Sample {
   const cpu = metric?.cpu;
   const mem = metric?.memory;
@@ -89,8 +104,8 @@ export function sample(metric: any, pid: number): Sample {
       : {},
     pids: metric?.pids ? { current: Number(metric.pids.current), ...(Number(metric.pids.limit) ? { limit: Number(metric.pids.limit) } : {}) } : {},
     blkio: {
-      io_service_bytes_recursive: (metric?.io?.service_bytes ?? []).map((e: any) => ({ major: e.major, minor: e.minor, op: e.op, value: Number(e.value) })),
-      io_serviced_recursive: (metric?.io?.serviced ?? []).map((e: any) => ({ major: e.major, minor: e.minor, op: e.op, value: Number(e.value) })),
+      io_service_bytes_recursive: ioList(metric?.io?.service_bytes, v1),
+      io_serviced_recursive: ioList(metric?.io?.serviced, v1),
       io_queue_service_bytes_recursive: null,
       io_service_time_recursive: null,
       io_wait_time_recursive: null,

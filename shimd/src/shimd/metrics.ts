@@ -85,7 +85,11 @@ export function taskMetrics(containerId: string, pid: number): object | undefine
     };
   }
   const root = existsSync('/sys/fs/cgroup/cgroup.controllers') ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
-  const d = join(root, v2);
+  return cgroupV2Metrics(join(root, v2), base);
+}
+
+/** The v2 figures of one unified-hierarchy cgroup directory (exported for tests on v1 hosts). */
+export function cgroupV2Metrics(d: string, base: object): object {
   const cpu = kv(read(join(d, 'cpu.stat')));
   const io: IoEntry[] = [];
   for (const line of (read(join(d, 'io.stat')) ?? '').split('\n')) {
