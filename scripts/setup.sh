@@ -14,6 +14,7 @@ packages=(
   docker-registry skopeo umoci  # a local registry and third-party image tools
   libseccomp2 libseccomp-dev gcc libc6-dev make  # seccomp and the runtime's C helper
   jq hyperfine util-linux procps psmisc git ca-certificates curl xz-utils zstd
+  zsh                 # the berth CLI's zsh completion is tested in zsh itself
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -7,7 +7,7 @@ import { commandTable } from './commands/table.js';
 // `berth container ls`, `berth image rm` ... are the top-level commands under other names.
 const CONTAINER_ALIASES: Record<string, string[]> = { ls: ['ps'], list: ['ps'], inspect: ['inspect', '--type', 'container'], prune: ['container-prune'] };
 const IMAGE_ALIASES: Record<string, string[]> = { ls: ['images'], list: ['images'], rm: ['rmi'], remove: ['rmi'], inspect: ['inspect', '--type', 'image'], prune: ['image-prune'] };
-const CONTAINER_SUBS = ['attach', 'cp', 'create', 'exec', 'kill', 'logs', 'pause', 'port', 'rename', 'restart', 'rm', 'run', 'start', 'stats', 'stop', 'top', 'unpause', 'update', 'wait'];
+const CONTAINER_SUBS = ['attach', 'cp', 'create', 'exec', 'export', 'kill', 'logs', 'pause', 'port', 'rename', 'restart', 'rm', 'run', 'start', 'stats', 'stop', 'top', 'unpause', 'update', 'wait'];
 const IMAGE_SUBS = ['import', 'load', 'pull', 'push', 'save', 'tag'];
 
 export interface Split {

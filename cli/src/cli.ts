@@ -94,6 +94,27 @@ export function toArray(v: unknown): string[] {
   return (Array.isArray(v) ? v : [v]).map(String);
 }
 
+/**
+ * Looks up each name for an `inspect` command and prints what was found before the
+ * errors, as docker does (the JSON array first, then one error line per miss).
+ */
+export async function inspectEach(cli: Cli, names: string[], get: (name: string) => Promise<unknown>, render: (items: unknown[]) => string | undefined): Promise<number> {
+  const items: unknown[] = [];
+  const errors: unknown[] = [];
+  for (const n of names) {
+    try {
+      items.push(await get(n));
+    } catch (e) {
+      errors.push(e);
+    }
+  }
+  const text = render(items);
+  if (text !== undefined) cli.out.write(text);
+  let status = 0;
+  for (const e of errors) status = cli.report(e);
+  return status;
+}
+
 /** Runs `fn` for each name, printing each result or error; exit 1 if any failed (docker's rm, stop...). */
 export async function forEach(cli: Cli, names: string[], fn: (name: string) => Promise<string | undefined>): Promise<number> {
   let status = 0;

@@ -4,6 +4,15 @@
 
 export class JsonStreamParser<T = unknown> {
   private buf = '';
+  private readonly exact?: RegExp;
+
+  /**
+   * `exactIntegers` names keys whose integer values are kept as decimal strings:
+   * an event's timeNano (~1.8e18) is past what a JS number holds exactly.
+   */
+  constructor(exactIntegers: string[] = []) {
+    if (exactIntegers.length) this.exact = new RegExp(`"(${exactIntegers.join('|')})":(-?\\d+)`, 'g');
+  }
 
   push(chunk: Buffer | string): T[] {
     this.buf += chunk.toString();
@@ -28,7 +37,8 @@ export class JsonStreamParser<T = unknown> {
       } else if (c === '}' || c === ']') {
         depth--;
         if (depth === 0 && objStart >= 0) {
-          out.push(JSON.parse(this.buf.slice(objStart, i + 1)) as T);
+          const text = this.buf.slice(objStart, i + 1);
+          out.push(JSON.parse(this.exact ? text.replace(this.exact, '"$1":"$2"') : text) as T);
           start = i + 1;
           objStart = -1;
         }
@@ -45,8 +55,8 @@ export class JsonStreamParser<T = unknown> {
 }
 
 /** Reads a whole JSON message stream, calling `onMessage` for each object. */
-export function readJsonStream<T>(source: NodeJS.ReadableStream, onMessage: (m: T) => void): Promise<void> {
-  const parser = new JsonStreamParser<T>();
+export function readJsonStream<T>(source: NodeJS.ReadableStream, onMessage: (m: T) => void, exactIntegers: string[] = []): Promise<void> {
+  const parser = new JsonStreamParser<T>(exactIntegers);
   return new Promise((resolve, reject) => {
     source.on('data', (chunk: Buffer) => {
       try {

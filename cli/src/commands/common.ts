@@ -64,7 +64,8 @@ export const filterOption: Options = { alias: 'f', type: 'string', describe: 'Fi
 
 /** Asks y/N on the terminal (prune commands); --force skips it. */
 export async function confirm(cli: Cli, question: string): Promise<boolean> {
-  cli.err.write(`${question} [y/N] `);
+  // docker asks on stdout.
+  cli.out.write(`${question} [y/N] `);
   return new Promise((resolve) => {
     const onData = (d: Buffer) => {
       process.stdin.off('data', onData);

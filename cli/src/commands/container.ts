@@ -1,14 +1,16 @@
 // Container commands that are plain requests: ps, stop, kill, rm, logs, top, stats,
 // wait, pause, unpause, rename, cp, port, update, restart, container prune.
-import { existsSync, mkdtempSync, renameSync, rmSync, statSync, cpSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { CommandModule } from 'yargs';
 import { type Cli, CliError, forEach, toArray } from '../cli.js';
+import { DaemonError } from '../client/engine.js';
 import { demultiplex } from '../client/frames.js';
 import { containerFormat, containerRow } from '../format/contexts.js';
 import { renderList } from '../format/output.js';
 import { alignTabs } from '../format/table.js';
-import { bytesSize, humanSize, parseBytes } from '../format/units.js';
+import { apiTimestamp, bytesSize, humanSize, parseBytes } from '../format/units.js';
 import { readConfig } from './config.js';
 import { type Args, command, confirm, filterOption, filtersJson, formatOption, noTruncOption, quietOption } from './common.js';
 
@@ -128,12 +130,26 @@ const statsFormat = {
 };
 
 function parseCpTarget(value: unknown): { container?: string; path: string } {
-  const arg = String(value);
+  // yargs hands a lone `-` positional over as `true`.
+  const arg = value === true ? '-' : String(value);
   // CONTAINER:PATH, unless it looks like a local path (starts with / or .).
   if (arg.startsWith('/') || arg.startsWith('.') || arg === '-') return { path: arg };
   const i = arg.indexOf(':');
   if (i <= 0) return { path: arg };
   return { container: arg.slice(0, i), path: arg.slice(i + 1) };
+}
+
+/** The container path's stat from the archive HEAD (docker's ContainerStatPath), or undefined. */
+async function statPath(cli: Cli, container: string, path: string): Promise<{ mode: number } | undefined> {
+  try {
+    const res = await cli.client.stream('HEAD', `/containers/${enc(container)}/archive`, { query: { path } });
+    res.resume();
+    const header = res.headers['x-docker-container-path-stat'];
+    return typeof header === 'string' ? JSON.parse(Buffer.from(header, 'base64').toString()) : undefined;
+  } catch (e) {
+    if (e instanceof DaemonError && e.statusCode === 404) return undefined;
+    throw e;
+  }
 }
 
 async function copy(cli: Cli, srcArg: string, dstArg: string): Promise<void> {
@@ -143,8 +159,8 @@ async function copy(cli: Cli, srcArg: string, dstArg: string): Promise<void> {
   if (src.container && !dst.container) {
     const res = await cli.client.stream('GET', `/containers/${enc(src.container)}/archive`, { query: { path: src.path } });
     if (dst.path === '-') {
-      res.pipe(cli.out);
-      await new Promise((r) => res.on('end', r));
+      // A failed write (a full disk) must fail the command, as docker's does.
+      await pipeline(res, cli.out, { end: false });
       return;
     }
     const target = resolve(dst.path);
@@ -167,8 +183,12 @@ async function copy(cli: Cli, srcArg: string, dstArg: string): Promise<void> {
     let body: NodeJS.ReadableStream;
     let destDir = dst.path;
     let tmp: string | undefined;
-    if (src.path === '-') body = process.stdin;
-    else {
+    if (src.path === '-') {
+      // A tar stream unpacks into a directory that must exist, as docker checks first.
+      const stat = await statPath(cli, dst.container, dst.path);
+      if (!stat || (stat.mode & 0x80000000) === 0) throw new CliError(`destination "${dst.container}:${dst.path}" must be a directory`);
+      body = process.stdin;
+    } else {
       const local = resolve(src.path);
       if (!existsSync(local)) throw new CliError(`lstat ${local}: no such file or directory`);
       let destIsDir = false;
@@ -190,7 +210,8 @@ async function copy(cli: Cli, srcArg: string, dstArg: string): Promise<void> {
         dir = tmp;
         name = basename(dst.path);
       }
-      body = tar.c({ cwd: dir, portable: true }, [name]) as unknown as NodeJS.ReadableStream;
+      // Not `portable`: node-tar then drops directory mtimes. Owners travel as docker's CLI sends them.
+      body = tar.c({ cwd: dir }, [name]) as unknown as NodeJS.ReadableStream;
     }
     try {
       const res = await cli.client.stream('PUT', `/containers/${enc(dst.container)}/archive`, { query: { path: destDir }, raw: body });
@@ -212,6 +233,9 @@ function pipeInto(src: NodeJS.ReadableStream, dst: NodeJS.WritableStream): Promi
     src.on('error', rej);
   });
 }
+
+/** `top CONTAINER -o pid,comm`: ps options after the container are not berth's. */
+export const positionalStops: Record<string, Record<string, never>> = { top: {} };
 
 export function commands(cli: Cli): CommandModule<any, any>[] {
   const c = cli.client;
@@ -269,7 +293,9 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       }
     }),
     command('top <container> [psArgs..]', 'Display the running processes of a container', {}, async (a) => {
-      const top = await c.get(`/containers/${enc(a.container)}/top`, { ps_args: toArray(a.psArgs).join(' ') || undefined });
+      // Everything after the container is ps's (dispatch puts it in `command`, see positionalStops).
+      const psArgs = [...toArray(a.psArgs), ...toArray(a.command)];
+      const top = await c.get(`/containers/${enc(a.container)}/top`, { ps_args: psArgs.join(' ') || undefined });
       printTop(cli, top);
     }),
     command('port <container> [privatePort]', 'List port mappings or a specific mapping for the container', {}, async (a) => {
@@ -279,7 +305,7 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       if (a.privatePort !== undefined) {
         const want = String(a.privatePort).includes('/') ? String(a.privatePort) : `${a.privatePort}/tcp`;
         const bindings = ports[want];
-        if (!bindings?.length) throw new CliError(`Error: No public port '${want}' published for ${a.container}`);
+        if (!bindings?.length) throw new CliError(`Error: No public port '${a.privatePort}' published for ${a.container}`);
         for (const b of bindings) cli.print(fmt(b));
         return;
       }
@@ -299,8 +325,8 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
           stdout: '1',
           stderr: '1',
           follow: a.follow ? '1' : undefined,
-          since: a.since,
-          until: a.until,
+          since: apiTimestamp(a.since),
+          until: apiTimestamp(a.until),
           tail: a.tail,
           timestamps: a.timestamps ? '1' : undefined,
           details: a.details ? '1' : undefined,
@@ -318,10 +344,15 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       'no-trunc': noTruncOption,
     }, async (a) => {
       const sample = async () => {
+        const named = toArray(a.containers).length > 0;
         let ids = toArray(a.containers);
-        if (ids.length === 0) ids = (await c.get<any[]>('/containers/json', { all: a.all ? '1' : undefined })).map((x) => x.Id);
+        if (!named) ids = (await c.get<any[]>('/containers/json', { all: a.all ? '1' : undefined })).map((x) => x.Id);
         const rows = [];
-        for (const id of ids) rows.push(statsRow(await c.get(`/containers/${enc(id)}/stats`, { stream: 'false' }), a.noTrunc));
+        // {{.Container}} is the name or ID as given (docker's stats entry key).
+        for (const id of ids) {
+          const row = statsRow(await c.get(`/containers/${enc(id)}/stats`, { stream: 'false' }), a.noTrunc);
+          rows.push(named ? { ...row, Container: id } : row);
+        }
         return renderList(rows, a.format, statsFormat);
       };
       if (a.noStream || !cli.out.isTTY) {
@@ -341,6 +372,18 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
     }, async (a) => {
       await copy(cli, a.src, a.dest);
     }),
+    command('export <container>', "Export a container's filesystem as a tar archive", { output: { alias: 'o', type: 'string', describe: 'Write to a file, instead of STDOUT' } }, async (a) => {
+      if (!a.output && cli.out.isTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
+      const res = await c.stream('GET', `/containers/${enc(a.container)}/export`);
+      const sink: NodeJS.WritableStream = a.output ? createWriteStream(a.output) : cli.out;
+      await new Promise<void>((ok, fail) => {
+        sink.on('error', fail);
+        res.on('error', fail);
+        if (a.output) sink.on('finish', () => ok());
+        else res.on('end', () => ok());
+        res.pipe(sink, { end: Boolean(a.output) });
+      });
+    }),
     command('update <containers..>', 'Update configuration of one or more containers', {
       'blkio-weight': { type: 'number', describe: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
       'cpu-period': { type: 'number', describe: 'Limit CPU CFS (Completely Fair Scheduler) period' },
@@ -356,6 +399,14 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       restart: { type: 'string', describe: 'Restart policy to apply when a container exits' },
     }, (a) => {
       const body: Record<string, unknown> = {};
+      // A bad size is a flag error: docker names the flag and exits 125.
+      const bytes = (flag: string, v: string) => {
+        try {
+          return parseBytes(v);
+        } catch (e) {
+          throw new CliError(`invalid argument "${v}" for "${flag}" flag: ${(e as Error).message}\nSee 'berth update --help'.`, 125);
+        }
+      };
       if (a.blkioWeight !== undefined) body.BlkioWeight = a.blkioWeight;
       if (a.cpuPeriod !== undefined) body.CpuPeriod = a.cpuPeriod;
       if (a.cpuQuota !== undefined) body.CpuQuota = a.cpuQuota;
@@ -363,12 +414,12 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       if (a.cpus !== undefined) body.NanoCpus = Math.round(a.cpus * 1e9);
       if (a.cpusetCpus !== undefined) body.CpusetCpus = a.cpusetCpus;
       if (a.cpusetMems !== undefined) body.CpusetMems = a.cpusetMems;
-      if (a.memory !== undefined) body.Memory = parseBytes(a.memory);
-      if (a.memoryReservation !== undefined) body.MemoryReservation = parseBytes(a.memoryReservation);
-      if (a.memorySwap !== undefined) body.MemorySwap = a.memorySwap === '-1' ? -1 : parseBytes(a.memorySwap);
+      if (a.memory !== undefined) body.Memory = bytes('-m, --memory', a.memory);
+      if (a.memoryReservation !== undefined) body.MemoryReservation = bytes('--memory-reservation', a.memoryReservation);
+      if (a.memorySwap !== undefined) body.MemorySwap = a.memorySwap === '-1' ? -1 : bytes('--memory-swap', a.memorySwap);
       if (a.pidsLimit !== undefined) body.PidsLimit = a.pidsLimit;
       if (a.restart !== undefined) body.RestartPolicy = restartPolicy(a.restart);
-      if (Object.keys(body).length === 0) throw new CliError('you must provide one or more flags when using this command', 125);
+      if (Object.keys(body).length === 0) throw new CliError('you must provide one or more flags when using this command', 1);
       return forEach(cli, names(a), async (n) => {
         const r = await c.post(`/containers/${enc(n)}/update`, undefined, body);
         for (const w of r?.Warnings ?? []) cli.err.write(`${w}\n`);
@@ -382,7 +433,7 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       if (!a.force && !(await confirm(cli, 'WARNING! This will remove all stopped containers.\nAre you sure you want to continue?'))) return;
       const r = await c.post('/containers/prune', { filters: filtersJson(a.filter) });
       const deleted: string[] = r?.ContainersDeleted ?? [];
-      if (deleted.length) cli.print(`Deleted Containers:\n${deleted.join('\n')}\n`);
+      if (deleted.length) cli.out.write(`Deleted Containers:\n${deleted.join('\n')}\n\n`);
       cli.print(`Total reclaimed space: ${humanSize(r?.SpaceReclaimed ?? 0)}`);
     }),
   ];

@@ -109,6 +109,8 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       message: { alias: 'm', type: 'string', describe: 'Set commit message for imported image' },
       platform: { type: 'string', describe: 'Set platform if server is multi-platform capable' },
     }, async (a) => {
+      // yargs hands a lone `-` positional over as `true`.
+      if (a.file === true) a.file = '-';
       const isUrl = /^https?:\/\//.test(a.file);
       if (!isUrl && a.file !== '-' && !existsSync(a.file)) throw new CliError(`open ${a.file}: no such file or directory`);
       const ref = a.reference ? parseReference(a.reference) : undefined;
@@ -136,7 +138,7 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       const filters = [...toArray(a.filter), `dangling=${a.all ? 'false' : 'true'}`];
       const r = await c.post('/images/prune', { filters: filtersJson(filters) });
       const deleted: Array<{ Untagged?: string; Deleted?: string }> = r?.ImagesDeleted ?? [];
-      if (deleted.length) cli.print(`Deleted Images:\n${deleted.map((x) => (x.Untagged ? `untagged: ${x.Untagged}` : `deleted: ${x.Deleted}`)).join('\n')}\n`);
+      if (deleted.length) cli.out.write(`Deleted Images:\n${deleted.map((x) => (x.Untagged ? `untagged: ${x.Untagged}` : `deleted: ${x.Deleted}\n\n`)).join('\n')}\n`);
       cli.print(`Total reclaimed space: ${humanSize(r?.SpaceReclaimed ?? 0)}`);
     }),
   ];

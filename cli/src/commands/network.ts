@@ -1,8 +1,8 @@
 // berth network ls | inspect | create | rm | connect | disconnect | prune
 import type { CommandModule } from 'yargs';
-import { type Cli, CliError, forEach, toArray } from '../cli.js';
+import { type Cli, CliError, forEach, inspectEach, toArray } from '../cli.js';
 import { networkFormat, networkRow } from '../format/contexts.js';
-import { renderInspect, renderList } from '../format/output.js';
+import { naturalCompare, renderInspect, renderList } from '../format/output.js';
 import { command, confirm, filterOption, filtersJson, formatOption, keyValues, noTruncOption } from './common.js';
 
 const enc = encodeURIComponent;
@@ -17,24 +17,15 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       quiet: { alias: 'q', type: 'boolean', describe: 'Only display network IDs' },
     }, async (a) => {
       const list: any[] = await c.get('/networks', { filters: filtersJson(a.filter) });
-      const rows = list.map((n) => networkRow(n, { noTrunc: a.noTrunc })).sort((x: any, y: any) => (x.Name < y.Name ? -1 : x.Name > y.Name ? 1 : 0));
+      const rows = list.map((n) => networkRow(n, { noTrunc: a.noTrunc })).sort((x: any, y: any) => naturalCompare(x.Name, y.Name));
       cli.out.write(renderList(rows, a.quiet && !a.format ? '{{.ID}}' : a.format, networkFormat));
     }, { aliases: ['list'] }),
     command('inspect <networks..>', 'Display detailed information on one or more networks', {
       format: { alias: 'f', type: 'string', describe: 'Format output using a custom template' },
       verbose: { alias: 'v', type: 'boolean', describe: 'Verbose output for diagnostics' },
     }, async (a) => {
-      const items = [];
-      let status = 0;
-      for (const n of toArray(a.networks)) {
-        try {
-          items.push(await c.get(`/networks/${enc(n)}`, { verbose: a.verbose ? 'true' : undefined }));
-        } catch (e) {
-          status = cli.report(e);
-        }
-      }
-      if (items.length || !a.format) cli.out.write(renderInspect(items, a.format));
-      return status;
+      const get = (n: string) => c.get(`/networks/${enc(n)}`, { verbose: a.verbose ? 'true' : undefined });
+      return inspectEach(cli, toArray(a.networks), get, (items) => (items.length || !a.format ? renderInspect(items, a.format) : undefined));
     }),
     command('create <name>', 'Create a network', {
       attachable: { type: 'boolean', describe: 'Enable manual container attachment' },
@@ -65,8 +56,8 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       if (r?.Warning) cli.err.write(`${r.Warning}\n`);
       cli.print(r.Id);
     }),
-    command('rm <networks..>', 'Remove one or more networks', { force: { alias: 'f', type: 'boolean', describe: 'Do not error if the network does not exist' } }, (a) =>
-      forEach(cli, toArray(a.networks), async (n) => {
+    command('rm <networks..>', 'Remove one or more networks', { force: { alias: 'f', type: 'boolean', describe: 'Do not error if the network does not exist' } }, async (a) => {
+      const status = await forEach(cli, toArray(a.networks), async (n) => {
         try {
           await c.delete(`/networks/${enc(n)}`);
         } catch (e) {
@@ -74,7 +65,11 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
           throw e;
         }
         return n;
-      }), { aliases: ['remove'] }),
+      });
+      // docker's network rm ends a failed run with this line of its own.
+      if (status !== 0) cli.err.write(`exit status ${status}\n`);
+      return status;
+    }, { aliases: ['remove'] }),
     command('connect <network> <container>', 'Connect a container to a network', {
       alias: { type: 'string', describe: 'Add network-scoped alias for the container' },
       ip: { type: 'string', describe: 'IPv4 address (e.g., "172.30.100.104")' },
@@ -93,7 +88,7 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       if (!a.force && !(await confirm(cli, 'WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?'))) return;
       const r = await c.post('/networks/prune', { filters: filtersJson(a.filter) });
       const deleted: string[] = r?.NetworksDeleted ?? [];
-      if (deleted.length) cli.print(`Deleted Networks:\n${deleted.join('\n')}`);
+      if (deleted.length) cli.out.write(`Deleted Networks:\n${deleted.join('\n')}\n\n`);
     }),
   ];
   return [

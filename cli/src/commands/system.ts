@@ -1,13 +1,14 @@
 // version, info, events, inspect, and the `system` group (info, df, prune, events).
 import type { CommandModule } from 'yargs';
-import { type Cli, CliError, toArray } from '../cli.js';
+import { type Cli, CliError, inspectEach, toArray } from '../cli.js';
 import { CLIENT_API_VERSION, DaemonError } from '../client/engine.js';
 import { readJsonStream } from '../client/jsonstream.js';
-import { renderInspect, renderList } from '../format/output.js';
+import { type ListFormat, type Row, renderInspect, renderList } from '../format/output.js';
+import { containerFormat, containerRow, imageFormat, imageRows, volumeFormat, volumeRow } from '../format/contexts.js';
 import { alignTabs } from '../format/table.js';
 import { unescapeFormat } from '../format/output.js';
-import { Template } from '../format/template.js';
-import { humanSize } from '../format/units.js';
+import { goJson, Template } from '../format/template.js';
+import { ago, apiTimestamp, humanSize } from '../format/units.js';
 import { command, confirm, filtersJson } from './common.js';
 
 const enc = encodeURIComponent;
@@ -136,14 +137,39 @@ export function formatEvent(e: any): string {
   return `${time} ${e.Type} ${e.Action} ${e.Actor?.ID ?? e.id ?? ''}${attrText}`;
 }
 
+/**
+ * An event as docker's events.Message: Go field names for templates ({{.Status}},
+ * {{.ID}}, {{.TimeNano}}), and for {{json .}} the wire names in the struct's order with
+ * the attributes map sorted, as Go encodes a map.
+ */
+export function eventContext(e: any): Record<string, unknown> {
+  const attrs: Record<string, string> = e.Actor?.Attributes ?? {};
+  const actor = { ID: e.Actor?.ID ?? '', Attributes: Object.fromEntries(Object.keys(attrs).sort().map((k) => [k, attrs[k]])) };
+  const wire: Record<string, unknown> = {};
+  if (e.status !== undefined) wire.status = e.status;
+  if (e.id !== undefined) wire.id = e.id;
+  if (e.from !== undefined) wire.from = e.from;
+  Object.assign(wire, { Type: e.Type ?? '', Action: e.Action ?? '', Actor: actor, scope: e.scope ?? '', time: Number(e.time ?? 0), timeNano: String(e.timeNano ?? 0) });
+  const ctx: Record<string, unknown> = { Status: e.status ?? '', ID: e.id ?? '', From: e.from ?? '', Type: e.Type ?? '', Action: e.Action ?? '', Actor: actor, Scope: e.scope ?? '', Time: Number(e.time ?? 0), TimeNano: String(e.timeNano ?? 0) };
+  Object.defineProperty(ctx, 'toJSON', { value: () => wire, enumerable: false });
+  return ctx;
+}
+
+/** timeNano travels as a string (see eventContext); JSON shows it as the number it is. */
+const unquoteTimeNano = (json: string) => json.replace(/"timeNano":"(-?\d+)"/g, '"timeNano":$1');
+
 async function events(cli: Cli, a: Record<string, any>): Promise<void> {
-  const res = await cli.client.stream('GET', '/events', { query: { since: a.since, until: a.until, filters: filtersJson(a.filter) } });
+  const res = await cli.client.stream('GET', '/events', { query: { since: apiTimestamp(a.since), until: apiTimestamp(a.until), filters: filtersJson(a.filter) } });
   const tpl = a.format && a.format !== 'json' ? new Template(unescapeFormat(a.format)) : undefined;
-  await readJsonStream<any>(res, (e) => {
-    if (a.format === 'json') cli.print(JSON.stringify(e));
-    else if (tpl) cli.print(tpl.execute(e));
-    else cli.print(formatEvent(e));
-  });
+  await readJsonStream<any>(
+    res,
+    (e) => {
+      if (a.format === 'json') cli.print(unquoteTimeNano(goJson(eventContext(e))));
+      else if (tpl) cli.print(unquoteTimeNano(tpl.execute(eventContext(e))));
+      else cli.print(formatEvent(e));
+    },
+    ['timeNano'],
+  );
 }
 
 async function df(cli: Cli, a: Record<string, any>): Promise<void> {
@@ -152,26 +178,30 @@ async function df(cli: Cli, a: Record<string, any>): Promise<void> {
   const containers: any[] = d.Containers ?? [];
   const volumes: any[] = d.Volumes ?? [];
   const cache: any[] = d.BuildCache ?? [];
+  const bSize = cache.reduce((s, b) => s + (b.Size ?? 0), 0);
   if (a.verbose) {
-    cli.print(JSON.stringify(d, null, 2));
+    cli.out.write(dfVerbose(images, containers, volumes, cache, bSize));
     return;
   }
-  const pct = (part: number, total: number) => (total > 0 ? ` (${Math.round((part / total) * 100)}%)` : '');
+  // docker's summary: sizes with 4 significant digits, whole percentages rounded down.
+  const pct = (part: number, total: number) => (total > 0 ? ` (${Math.floor((part * 100) / total)}%)` : '');
   const imgSize = d.LayersSize ?? images.reduce((s, i) => s + (i.Size ?? 0), 0);
   const imgActive = images.filter((i) => (i.Containers ?? 0) > 0);
-  const imgReclaim = imgSize - imgActive.reduce((s, i) => s + (i.Size ?? 0), 0);
+  const imgUsed = imgActive.filter((i) => i.Size >= 0 && (i.SharedSize ?? 0) >= 0).reduce((s, i) => s + (i.Size ?? 0) - (i.SharedSize ?? 0), 0);
+  const imgReclaim = Math.max(0, imgSize - imgUsed);
+  const active = (c: any) => /running|paused|restarting/.test(c.State ?? '');
   const cSize = containers.reduce((s, c) => s + (c.SizeRw ?? 0), 0);
-  const cActive = containers.filter((c) => c.State === 'running');
-  const cReclaim = containers.filter((c) => c.State !== 'running').reduce((s, c) => s + (c.SizeRw ?? 0), 0);
+  const cActive = containers.filter(active);
+  const cReclaim = containers.filter((c) => !active(c)).reduce((s, c) => s + (c.SizeRw ?? 0), 0);
   const vSize = volumes.reduce((s, v) => s + Math.max(0, v.UsageData?.Size ?? 0), 0);
   const vActive = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0);
   const vReclaim = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((s, v) => s + Math.max(0, v.UsageData?.Size ?? 0), 0);
-  const bSize = cache.reduce((s, b) => s + (b.Size ?? 0), 0);
+  const bReclaim = cache.filter((b) => !b.InUse && !b.Shared).reduce((s, b) => s + (b.Size ?? 0), 0);
   const rows = [
-    { Type: 'Images', TotalCount: String(images.length), Active: String(imgActive.length), Size: humanSize(imgSize, 3), Reclaimable: `${humanSize(imgReclaim, 3)}${pct(imgReclaim, imgSize)}` },
-    { Type: 'Containers', TotalCount: String(containers.length), Active: String(cActive.length), Size: humanSize(cSize, 3), Reclaimable: `${humanSize(cReclaim, 3)}${pct(cReclaim, cSize)}` },
-    { Type: 'Local Volumes', TotalCount: String(volumes.length), Active: String(vActive.length), Size: humanSize(vSize, 3), Reclaimable: `${humanSize(vReclaim, 3)}${pct(vReclaim, vSize)}` },
-    { Type: 'Build Cache', TotalCount: String(cache.length), Active: '0', Size: humanSize(bSize, 3), Reclaimable: humanSize(bSize, 3) },
+    { Type: 'Images', TotalCount: String(images.length), Active: String(imgActive.length), Size: humanSize(imgSize), Reclaimable: `${humanSize(imgReclaim)}${pct(imgReclaim, imgSize)}` },
+    { Type: 'Containers', TotalCount: String(containers.length), Active: String(cActive.length), Size: humanSize(cSize), Reclaimable: `${humanSize(cReclaim)}${pct(cReclaim, cSize)}` },
+    { Type: 'Local Volumes', TotalCount: String(volumes.length), Active: String(vActive.length), Size: humanSize(vSize), Reclaimable: `${humanSize(vReclaim)}${pct(vReclaim, vSize)}` },
+    { Type: 'Build Cache', TotalCount: String(cache.length), Active: String(cache.filter((b) => b.InUse).length), Size: humanSize(bSize), Reclaimable: humanSize(bReclaim) },
   ];
   cli.out.write(
     renderList(rows, a.format, {
@@ -179,6 +209,32 @@ async function df(cli: Cli, a: Record<string, any>): Promise<void> {
       headers: { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' },
     }),
   );
+}
+
+/** `system df -v`: docker's four sections, one table each. */
+function dfVerbose(images: any[], containers: any[], volumes: any[], cache: any[], cacheSize: number): string {
+  const now = Date.now();
+  const imageRowsAll = images.flatMap((i) => imageRows(i, {}, now));
+  const containerRows = containers.map((c) => ({ ...containerRow(c, {}, now), Size: humanSize(c.SizeRw ?? 0, 3) }));
+  const cacheRows = cache.map((b) => ({
+    ID: String(b.ID ?? '').slice(0, 12),
+    CacheType: b.Type ?? '',
+    Size: humanSize(b.Size ?? 0),
+    CreatedSince: b.CreatedAt ? ago(b.CreatedAt, now) : '',
+    LastUsedSince: b.LastUsedAt ? ago(b.LastUsedAt, now) : '',
+    UsageCount: String(b.UsageCount ?? 0),
+    Shared: b.Shared ? 'true' : 'false',
+  }));
+  const section = (title: string, rows: Row[], spec: ListFormat) => `${title}\n\n${renderList(rows, undefined, spec)}`;
+  return [
+    section('Images space usage:', imageRowsAll, { ...imageFormat, defaultTable: 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}' }),
+    section('Containers space usage:', containerRows, { ...containerFormat, defaultTable: 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}' }),
+    section('Local Volumes space usage:', volumes.map(volumeRow), { ...volumeFormat, defaultTable: 'table {{.Name}}\t{{.Links}}\t{{.Size}}' }),
+    section(`Build cache usage: ${humanSize(cacheSize)}`, cacheRows, {
+      defaultTable: 'table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}',
+      headers: { ID: 'CACHE ID', CacheType: 'CACHE TYPE', Size: 'SIZE', CreatedSince: 'CREATED', LastUsedSince: 'LAST USED', UsageCount: 'USAGE', Shared: 'SHARED' },
+    }),
+  ].join('\n');
 }
 
 async function prune(cli: Cli, a: Record<string, any>): Promise<void> {
@@ -190,17 +246,17 @@ async function prune(cli: Cli, a: Record<string, any>): Promise<void> {
   let reclaimed = 0;
   const cr = await c.post('/containers/prune', { filters });
   reclaimed += cr?.SpaceReclaimed ?? 0;
-  if (cr?.ContainersDeleted?.length) cli.print(`Deleted Containers:\n${cr.ContainersDeleted.join('\n')}\n`);
+  if (cr?.ContainersDeleted?.length) cli.out.write(`Deleted Containers:\n${cr.ContainersDeleted.join('\n')}\n\n`);
   const nr = await c.post('/networks/prune', { filters });
-  if (nr?.NetworksDeleted?.length) cli.print(`Deleted Networks:\n${nr.NetworksDeleted.join('\n')}\n`);
+  if (nr?.NetworksDeleted?.length) cli.out.write(`Deleted Networks:\n${nr.NetworksDeleted.join('\n')}\n\n`);
   if (a.volumes) {
     const vr = await c.post('/volumes/prune', { filters });
     reclaimed += vr?.SpaceReclaimed ?? 0;
-    if (vr?.VolumesDeleted?.length) cli.print(`Deleted Volumes:\n${vr.VolumesDeleted.join('\n')}\n`);
+    if (vr?.VolumesDeleted?.length) cli.out.write(`Deleted Volumes:\n${vr.VolumesDeleted.join('\n')}\n\n`);
   }
   const ir = await c.post('/images/prune', { filters: filtersJson([...toArray(a.filter), `dangling=${a.all ? 'false' : 'true'}`]) });
   reclaimed += ir?.SpaceReclaimed ?? 0;
-  if (ir?.ImagesDeleted?.length) cli.print(`Deleted Images:\n${ir.ImagesDeleted.map((x: any) => (x.Untagged ? `untagged: ${x.Untagged}` : `deleted: ${x.Deleted}`)).join('\n')}\n`);
+  if (ir?.ImagesDeleted?.length) cli.out.write(`Deleted Images:\n${ir.ImagesDeleted.map((x: any) => (x.Untagged ? `untagged: ${x.Untagged}` : `deleted: ${x.Deleted}\n\n`)).join('\n')}\n`);
   cli.print(`Total reclaimed space: ${humanSize(reclaimed)}`);
 }
 
@@ -247,17 +303,7 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       type: { type: 'string', describe: 'Only inspect objects of the given type' },
     }, async (a) => {
       if (a.type && !(INSPECT_KINDS as readonly string[]).includes(a.type)) throw new CliError(`"${a.type}" is not a valid value for --type`);
-      const items = [];
-      let status = 0;
-      for (const n of toArray(a.names)) {
-        try {
-          items.push(await inspectOne(cli, n, a.type));
-        } catch (e) {
-          status = cli.report(e);
-        }
-      }
-      if (items.length || !a.format) cli.out.write(renderInspect(items, a.format));
-      return status;
+      return inspectEach(cli, toArray(a.names), (n) => inspectOne(cli, n, a.type), (items) => (items.length || !a.format ? renderInspect(items, a.format) : undefined));
     }),
     {
       command: 'system',

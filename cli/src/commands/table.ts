@@ -51,6 +51,7 @@ export const commandTable: CommandEntry[] = [
   { name: 'cp', describe: 'Copy files/folders between a container and the local filesystem', group: O, load: container },
   { name: 'create', describe: 'Create a new container', group: O, load: run },
   { name: 'events', describe: 'Get real time events from the server', group: O, load: system },
+  { name: 'export', describe: "Export a container's filesystem as a tar archive", group: O, load: container },
   { name: 'import', describe: 'Import the contents from a tarball to create a filesystem image', group: O, load: image },
   { name: 'inspect', describe: 'Return low-level information on berth objects', group: O, load: system },
   { name: 'kill', describe: 'Kill one or more running containers', group: O, load: container },

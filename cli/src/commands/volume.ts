@@ -1,12 +1,18 @@
 // berth volume create | ls | inspect | rm | prune
 import type { CommandModule } from 'yargs';
-import { type Cli, forEach, toArray } from '../cli.js';
+import { type Cli, forEach, inspectEach, toArray } from '../cli.js';
 import { volumeFormat, volumeRow } from '../format/contexts.js';
-import { renderInspect, renderList } from '../format/output.js';
+import { naturalCompare, renderInspect, renderList } from '../format/output.js';
 import { humanSize } from '../format/units.js';
 import { command, confirm, filterOption, filtersJson, formatOption, keyValues, quietOption } from './common.js';
 
 const enc = encodeURIComponent;
+
+function sortKeys(v: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v ?? {}).sort()) out[k] = v[k];
+  return out;
+}
 
 export function commands(cli: Cli): CommandModule<any, any>[] {
   const c = cli.client;
@@ -25,22 +31,14 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       quiet: { alias: 'q', type: 'boolean', describe: 'Only display volume names' },
     }, async (a) => {
       const r = await c.get('/volumes', { filters: filtersJson(a.filter) });
-      const rows = (r?.Volumes ?? []).map(volumeRow).sort((x: any, y: any) => (x.Name < y.Name ? -1 : x.Name > y.Name ? 1 : 0));
+      const rows = (r?.Volumes ?? []).map(volumeRow).sort((x: any, y: any) => naturalCompare(x.Name, y.Name));
       for (const w of r?.Warnings ?? []) cli.err.write(`${w}\n`);
       cli.out.write(renderList(rows, a.quiet && !a.format ? '{{.Name}}' : a.format, volumeFormat));
     }, { aliases: ['list'] }),
     command('inspect <volumes..>', 'Display detailed information on one or more volumes', { format: { alias: 'f', type: 'string', describe: 'Format output using a custom template' } }, async (a) => {
-      const items = [];
-      let status = 0;
-      for (const n of toArray(a.volumes)) {
-        try {
-          items.push(await c.get(`/volumes/${enc(n)}`));
-        } catch (e) {
-          status = cli.report(e);
-        }
-      }
-      if (items.length || !a.format) cli.out.write(renderInspect(items, a.format));
-      return status;
+      // docker prints a volume from its typed struct, whose fields are in name order.
+      const get = async (n: string) => sortKeys(await c.get(`/volumes/${enc(n)}`));
+      return inspectEach(cli, toArray(a.volumes), get, (items) => (items.length || !a.format ? renderInspect(items, a.format) : undefined));
     }),
     command('rm <volumes..>', 'Remove one or more volumes', { force: { alias: 'f', type: 'boolean', describe: 'Force the removal of one or more volumes' } }, (a) =>
       forEach(cli, toArray(a.volumes), async (n) => {
@@ -56,7 +54,7 @@ export function commands(cli: Cli): CommandModule<any, any>[] {
       const filters = a.all ? [...toArray(a.filter), 'all=true'] : a.filter;
       const r = await c.post('/volumes/prune', { filters: filtersJson(filters) });
       const deleted: string[] = r?.VolumesDeleted ?? [];
-      if (deleted.length) cli.print(`Deleted Volumes:\n${deleted.join('\n')}\n`);
+      if (deleted.length) cli.out.write(`Deleted Volumes:\n${deleted.join('\n')}\n\n`);
       cli.print(`Total reclaimed space: ${humanSize(r?.SpaceReclaimed ?? 0)}`);
     }),
   ];

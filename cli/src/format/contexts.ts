@@ -162,8 +162,8 @@ export function imageRows(img: any, opts: { noTrunc?: boolean; digests?: boolean
       Size: humanSize(img.Size ?? 0, 3),
       Containers: na(img.Containers) ?? String(img.Containers),
       VirtualSize: humanSize(img.VirtualSize ?? img.Size ?? 0),
-      SharedSize: na(img.SharedSize) ?? humanSize(img.SharedSize, 3),
-      UniqueSize: na(img.SharedSize) ?? humanSize((img.Size ?? 0) - img.SharedSize, 3),
+      SharedSize: na(img.SharedSize) ?? humanSize(img.SharedSize),
+      UniqueSize: na(img.SharedSize) ?? humanSize((img.Size ?? 0) - img.SharedSize),
     };
   };
   const tags: string[] = (img.RepoTags ?? []).filter((t: string) => t !== '<none>:<none>');
@@ -231,7 +231,7 @@ export function volumeRow(v: any): Row {
     Mountpoint: v.Mountpoint ?? '',
     Name: v.Name,
     Scope: v.Scope ?? '',
-    Size: usage && usage.Size >= 0 ? humanSize(usage.Size, 3) : 'N/A',
+    Size: usage && usage.Size >= 0 ? humanSize(usage.Size) : 'N/A',
     Status: 'N/A',
     Label: (name: string) => labels[name] ?? '',
   };

@@ -88,3 +88,29 @@ export function renderInspect(items: unknown[], format: string | undefined): str
 export function indentJson(v: unknown): string {
   return JSON.stringify(v, null, 4).replace(/[<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * Natural order, as docker's volume and network lists sort names (sortorder.NaturalLess):
+ * runs of digits compare as numbers ("6d" before "61e"), everything else byte by byte.
+ */
+export function naturalCompare(a: string, b: string): number {
+  const chunks = (s: string) => s.match(/\d+|\D+/g) ?? [];
+  const x = chunks(a);
+  const y = chunks(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === q) continue;
+    const pd = /^\d/.test(p);
+    const qd = /^\d/.test(q);
+    if (pd && qd) {
+      const pn = p.replace(/^0+/, '');
+      const qn = q.replace(/^0+/, '');
+      if (pn.length !== qn.length) return pn.length - qn.length;
+      if (pn !== qn) return pn < qn ? -1 : 1;
+      return p.length - q.length;
+    }
+    return p < q ? -1 : 1;
+  }
+  return x.length - y.length;
+}

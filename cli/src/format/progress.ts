@@ -52,6 +52,9 @@ export class ProgressPrinter {
       return;
     }
     if (m.status === undefined) return;
+    // Off a terminal docker drops the messages that carry a progress bar (its jsonmessage
+    // Display returns early for them): only the status changes remain, one line each.
+    if (!this.tty && m.progressDetail && ((m.progressDetail.current ?? 0) > 0 || (m.progressDetail.total ?? 0) > 0)) return;
     if (!this.tty || !m.id) {
       this.out.write(`${this.text(m)}\n`);
       if (this.tty) this.count++;

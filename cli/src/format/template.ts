@@ -25,6 +25,9 @@ export class TemplateError extends Error {}
 
 // --- lexing the inside of an action -------------------------------------------------
 
+/** Marks a field token that follows `)` directly. */
+const CHAINED = '\u0000';
+
 function tokenize(src: string): string[] {
   const tokens: string[] = [];
   let i = 0;
@@ -46,6 +49,13 @@ function tokenize(src: string): string[] {
     } else if (c === '|' || c === '(' || c === ')') {
       tokens.push(c);
       i++;
+      // `(pipeline).Field`: a field chained right after the paren (no space) applies to it.
+      if (c === ')' && src[i] === '.') {
+        let j = i;
+        while (j < src.length && !/[\s|()]/.test(src[j])) j++;
+        tokens.push(`${CHAINED}${src.slice(i, j)}`);
+        i = j;
+      }
     } else {
       let j = i;
       while (j < src.length && !/[\s|()]/.test(src[j])) j++;
@@ -70,6 +80,11 @@ function parseOperand(tok: string, tokens: string[], pos: { i: number }): Operan
     const inner = tokens.slice(depthStart, j - 1);
     pos.i = j;
     const sub: Operand = { kind: 'sub', pipe: parsePipeTokens(inner) };
+    const next = tokens[pos.i];
+    if (next?.startsWith(`${CHAINED}.`)) {
+      pos.i++;
+      return { kind: 'field', path: next.slice(2).split('.'), base: sub };
+    }
     return sub;
   }
   if (tok === '.') return { kind: 'dot' };
@@ -290,7 +305,7 @@ function evalOperand(op: Operand, dot: unknown, root: unknown): unknown {
     case 'literal':
       return op.value;
     case 'field':
-      return field(op.base ? root : dot, op.path, `.${op.path.join('.')}`);
+      return field(op.base ? evalOperand(op.base, dot, root) : dot, op.path, `.${op.path.join('.')}`);
     case 'sub':
       return evalPipe(op.pipe, dot, root);
     case 'ident': {
@@ -314,7 +329,7 @@ function evalPipe(pipe: Pipe, dot: unknown, root: unknown): unknown {
       value = fn(...args);
     } else if (head.kind === 'field' && rest.length > 0) {
       // A method with arguments, such as ps's {{.Label "owner"}}.
-      const base = head.base ? root : dot;
+      const base = head.base ? evalOperand(head.base, dot, root) : dot;
       const owner = field(base, head.path.slice(0, -1), `.${head.path.join('.')}`) as Record<string, unknown>;
       const method = owner?.[head.path[head.path.length - 1]];
       if (typeof method !== 'function') throw new TemplateError(`${head.path.join('.')} is not a method but has arguments`);

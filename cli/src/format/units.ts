@@ -103,3 +103,24 @@ export function parseDuration(text: string): number {
   if (consumed !== text.length || consumed === 0) throw new Error(`invalid duration: "${text}"`);
   return total;
 }
+
+/**
+ * A --since/--until value as the API takes it, converted on the client as docker's
+ * timetypes.GetTimestamp does: a Go duration ("10m", "1h30m") counts back from now, an
+ * RFC 3339 date or date-time (local time when it has no zone) becomes seconds.nanoseconds,
+ * and a Unix timestamp passes through.
+ */
+export function apiTimestamp(value: string | undefined, now = Date.now()): string | undefined {
+  if (value === undefined || value === '') return value;
+  if (value !== '0' && /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) return String(Math.floor((now - parseDuration(value)) / 1000));
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?)?(Z|[+-]\d{2}:\d{2})?$/.exec(value);
+  if (m) {
+    const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone] = m;
+    const iso = `${y}-${mo}-${d}T${h}:${mi}:${s}${zone ?? ''}`;
+    const ms = new Date(iso).getTime();
+    if (Number.isNaN(ms)) throw new Error(`invalid time: "${value}"`);
+    return `${Math.floor(ms / 1000)}.${frac.padEnd(9, '0')}`;
+  }
+  if (/^-?\d+(\.\d+)?$/.test(value)) return value;
+  throw new Error(`failed to parse value as time or duration: "${value}"`);
+}
