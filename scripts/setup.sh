@@ -15,6 +15,7 @@ packages=(
   libseccomp2 libseccomp-dev gcc libc6-dev make  # seccomp and the runtime's C helper
   jq hyperfine util-linux procps psmisc git ca-certificates curl xz-utils zstd
   zsh                 # the berth CLI's zsh completion is tested in zsh itself
+  python3             # tests send fds over SCM_RIGHTS from a python3 peer
 )
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, constants as fsc, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonFileLog, parseSize } from './io.js';
+import { drainPtyMaster, JsonFileLog, parseSize } from './io.js';
 
 describe('json-file log', () => {
   let dir: string;
@@ -65,5 +66,41 @@ describe('json-file log', () => {
     expect(parseSize('1000')).toBe(1000);
     expect(parseSize(undefined)).toBe(0);
     expect(() => parseSize('ten')).toThrow(/invalid log size/);
+  });
+});
+
+describe('drainPtyMaster', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'shimd-unit-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads everything queued, in order, and stops at EAGAIN or EOF without blocking', () => {
+    const fifo = join(dir, 'f');
+    execFileSync('mkfifo', [fifo]);
+    const r = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    const w = openSync(fifo, fsc.O_WRONLY);
+    try {
+      const big = Buffer.alloc(50 * 1024, 'x');
+      writeSync(w, big);
+      writeSync(w, 'END');
+      const got: Buffer[] = [];
+      drainPtyMaster(r, (d) => got.push(d));
+      expect(Buffer.concat(got).toString()).toBe(`${big.toString()}END`);
+      // A writer still open and nothing queued: EAGAIN ends the drain.
+      got.length = 0;
+      drainPtyMaster(r, (d) => got.push(d));
+      expect(got).toEqual([]);
+      writeSync(w, 'tail');
+      closeSync(w);
+      drainPtyMaster(r, (d) => got.push(d));
+      expect(Buffer.concat(got).toString()).toBe('tail');
+    } finally {
+      closeSync(r);
+      try {
+        closeSync(w);
+      } catch {}
+    }
   });
 });

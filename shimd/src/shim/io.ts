@@ -1,7 +1,7 @@
 // A process's stdio as the shim owns it: pipes between the container and FIFO
 // paths given by the client, a pty master received over the console socket, and
 // Docker's json-file log.
-import { closeSync, fstatSync, openSync, renameSync, rmSync, constants as fsc, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, constants as fsc, writeSync } from 'node:fs';
 import net from 'node:net';
 import tty from 'node:tty';
 import { nowRfc3339 } from '../errors.js';
@@ -142,6 +142,24 @@ function openInput(path: string): net.Socket | undefined {
   return s;
 }
 
+/**
+ * Reads what a pty master still holds, synchronously, until EIO (every slave closed
+ * and nothing left), EAGAIN (a slave is open again: nothing more now) or EOF (hung up).
+ */
+export function drainPtyMaster(fd: number, out: (d: Buffer) => void): void {
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch {
+      return;
+    }
+    if (n <= 0) return;
+    out(Buffer.from(buf.subarray(0, n)));
+  }
+}
+
 /** The stdio of one process, from before the runtime runs until the output is drained. */
 export class ProcessIO {
   /** The fds the runtime gets as 0, 1, 2 (pass-through to the container). */
@@ -208,6 +226,13 @@ export class ProcessIO {
     this.master = m;
     this.pendingOutputs++;
     m.on('data', (d: Buffer) => this.output('stdout', d));
+    // libuv ends a stream when epoll reports POLLHUP after a short read, without reading
+    // again. A pty master reports POLLHUP as soon as the last slave fd closes, while the
+    // slave's last writes may still sit in the kernel's flip buffer (the first read got
+    // only what the line discipline had already taken in). So the 'end' of a master is
+    // not the end of its output: read on until the kernel says EIO (it flushes pending
+    // input before returning that). The fd is still open while 'end' is emitted.
+    m.on('end', () => drainPtyMaster(masterFd, (d) => this.output('stdout', d)));
     // EIO once the last slave fd closes: the process is gone.
     m.on('error', () => m.destroy());
     m.on('close', () => this.outputDone('stdout'));

@@ -137,7 +137,6 @@ export class Task {
         const path = `${this.cfg.socket}.${this.consoleSeq++}.pty`;
         rmSync(path, { force: true });
         console = receiveConsole(path);
-        console.master.catch(() => {});
         args = [...args, '--console-socket', path];
       }
       const run = this.runtime.run([...args, this.cfg.id], io.runtimeStdio);
@@ -147,11 +146,11 @@ export class Task {
       } finally {
         if (console) rmSync(`${this.cfg.socket}.${this.consoleSeq - 1}.pty`, { force: true });
       }
-      if (console) io.attachConsole(await console.master);
+      if (console) io.attachConsole(await console.take());
       proc.pid = Number(readFileSync(pidFile, 'utf8').trim());
       if (!proc.pid) throw internal(`runtime wrote no pid to ${pidFile}`);
     } catch (err) {
-      console?.cancel();
+      console?.close();
       io.close();
       // The runtime failed after it started the process: it must not run on untracked
       // (once it exits, the reaper collects it as an unknown child).

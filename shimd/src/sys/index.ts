@@ -26,7 +26,10 @@ const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
-const SHUT_RDWR = 2;
+const O_NONBLOCK = 0o4000;
+const EAGAIN = 11;
+const MSG_DONTWAIT = 0x40;
+const MSG_CMSG_CLOEXEC = 0x40000000;
 
 type Fns = Record<string, any>;
 let fns: Fns | undefined;
@@ -43,8 +46,7 @@ function lib(): Fns {
     socket: libc.func('int socket(int domain, int type, int protocol)'),
     bind: libc.func('int bind(int fd, void *addr, uint32_t len)'),
     listen: libc.func('int listen(int fd, int backlog)'),
-    accept: libc.func('int accept(int fd, void *addr, void *len)'),
-    shutdown: libc.func('int shutdown(int fd, int how)'),
+    accept4: libc.func('int accept4(int fd, void *addr, void *len, int flags)'),
     recvmsg: libc.func('long recvmsg(int fd, void *msg, int flags)'),
     mount: libc.func('int mount(const char *src, const char *dst, const char *type, unsigned long flags, const char *data)'),
     umount2: libc.func('int umount2(const char *target, int flags)'),
@@ -129,15 +131,24 @@ function unixAddr(path: string): Buffer {
 }
 
 /**
- * Listens on a unix socket for the runtime's --console-socket and resolves with the
- * pty master it sends (SCM_RIGHTS). Node's net module cannot receive fds, so the
- * blocking accept/recvmsg run on koffi's worker thread. `cancel()` makes a pending
- * receive fail (e.g. when the runtime exits without connecting).
+ * Listens on a unix socket for the runtime's --console-socket; `take()` returns the
+ * pty master the runtime sent (SCM_RIGHTS) once the runtime has exited.
+ *
+ * Everything here is synchronous and non-blocking, on the main thread, so every
+ * buffer the kernel reads or writes lives only for the duration of one call. The
+ * runtime connects and sends before it exits (the listen backlog completes the
+ * connection without an accept), so by the time `take()` runs the fd is queued.
+ * (An earlier version blocked in accept/recvmsg through koffi's `.async` on libuv's
+ * threadpool and kept the msghdr, iovec and body buffers alive with a `void pinned`
+ * statement in the callback; the bundler's syntax minifier drops such a statement,
+ * so the GC freed those buffers while recvmsg still had them: the kernel wrote the
+ * runtime's message into freed malloc memory, and the shim aborted with
+ * "free(): corrupted unsorted chunks" every few hundred terminal execs under runc.)
  */
-export function receiveConsole(path: string): { master: Promise<number>; cancel(): void } {
+export function receiveConsole(path: string): { take(): Promise<number>; close(): void } {
   const f = lib();
-  const sock = check(f.socket(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0), 'socket');
   const addr = unixAddr(path);
+  const sock = check(f.socket(AF_UNIX, SOCK_STREAM | O_CLOEXEC | O_NONBLOCK, 0), 'socket');
   try {
     check(f.bind(sock, addr, 2 + Buffer.byteLength(path) + 1), 'bind', path);
     check(f.listen(sock, 1), 'listen', path);
@@ -145,49 +156,70 @@ export function receiveConsole(path: string): { master: Promise<number>; cancel(
     f.close(sock);
     throw err;
   }
-  let cancelled = false;
-  const master = new Promise<number>((resolve, reject) => {
-    f.accept.async(sock, null, null, (err: unknown, conn: number) => {
-      if (err || conn < 0 || cancelled) {
-        f.close(sock);
-        if (conn >= 0) f.close(conn);
-        reject(new Error(cancelled ? 'console socket closed before the runtime sent a pty' : 'accept on console socket failed'));
-        return;
-      }
-      const body = Buffer.alloc(4096);
-      const iov = Buffer.alloc(16);
-      iov.writeBigUInt64LE(koffi.address(body), 0);
-      iov.writeBigUInt64LE(BigInt(body.length), 8);
-      const cmsg = Buffer.alloc(64);
-      const msg = Buffer.alloc(56);
-      msg.writeBigUInt64LE(koffi.address(iov), 16);
-      msg.writeBigUInt64LE(1n, 24);
-      msg.writeBigUInt64LE(koffi.address(cmsg), 32);
-      msg.writeBigUInt64LE(BigInt(cmsg.length), 40);
-      // The kernel reads msg, iov and cmsg and writes body, cmsg and msg (its
-      // msg_controllen and msg_flags) when the runtime sends, which can be long after
-      // this call: all four must stay alive until the callback, or the write lands in
-      // memory the GC has freed (heap corruption, seen as malloc aborts in the shim).
-      const pinned = [body, iov, cmsg, msg];
-      f.recvmsg.async(conn, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */, (err2: unknown, n: number) => {
-        f.close(conn);
-        f.close(sock);
-        void pinned;
-        if (err2 || Number(n) < 0) return reject(new Error('recvmsg on console socket failed'));
-        const level = cmsg.readInt32LE(8);
-        const type = cmsg.readInt32LE(12);
-        if (level !== SOL_SOCKET || type !== SCM_RIGHTS) return reject(new Error('console socket: no fd received'));
-        resolve(cmsg.readInt32LE(16));
-      });
-    });
-  });
+  let open = true;
+  let conn = -1;
+  const close = () => {
+    if (conn >= 0) f.close(conn);
+    if (open) f.close(sock);
+    conn = -1;
+    open = false;
+  };
   return {
-    master,
-    cancel() {
-      cancelled = true;
-      f.shutdown(sock, SHUT_RDWR);
+    close,
+    async take(): Promise<number> {
+      try {
+        // Normally one pass; the polling only covers a runtime whose sender outlives it.
+        for (let tries = 0; ; tries++) {
+          if (!open) throw new Error('console socket closed before the runtime sent a pty');
+          if (conn < 0) conn = acceptNow(sock);
+          const fd = conn < 0 ? -1 : receiveFdNow(conn);
+          if (fd >= 0) return fd;
+          if (tries >= 100) throw new Error('the runtime did not send a pty on the console socket');
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        close();
+      }
     },
   };
+}
+
+/** A pending connection on the non-blocking listening `sock`, or -1 if there is none yet. */
+function acceptNow(sock: number): number {
+  const conn = Number(lib().accept4(sock, null, null, O_CLOEXEC | O_NONBLOCK));
+  if (conn >= 0) return conn;
+  const errno = koffi.errno();
+  if (errno === EAGAIN) return -1;
+  throw new SysError('accept4', errno, errnoNames.get(errno) ?? `E${errno}`, 'console socket');
+}
+
+/** Receives one fd (SCM_RIGHTS) from `conn`; -1 if nothing has arrived yet. */
+function receiveFdNow(conn: number): number {
+  const f = lib();
+  const body = Buffer.alloc(4096);
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(koffi.address(body), 0);
+  iov.writeBigUInt64LE(BigInt(body.length), 8);
+  const cmsg = Buffer.alloc(64);
+  const msg = Buffer.alloc(56);
+  msg.writeBigUInt64LE(koffi.address(iov), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  msg.writeBigUInt64LE(koffi.address(cmsg), 32);
+  msg.writeBigUInt64LE(BigInt(cmsg.length), 40);
+  const n = Number(f.recvmsg(conn, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT));
+  if (n < 0) {
+    const errno = koffi.errno();
+    if (errno === EAGAIN) return -1;
+    throw new SysError('recvmsg', errno, errnoNames.get(errno) ?? `E${errno}`, 'console socket');
+  }
+  const controllen = Number(msg.readBigUInt64LE(40));
+  const level = cmsg.readInt32LE(8);
+  const type = cmsg.readInt32LE(12);
+  if (controllen < 20 || level !== SOL_SOCKET || type !== SCM_RIGHTS) throw new Error('console socket: the runtime sent no fd');
+  // Further fds (a sane runtime sends one) must not leak.
+  const end = Math.min(Number(cmsg.readBigUInt64LE(0)), controllen);
+  for (let off = 20; off + 4 <= end; off += 4) f.close(cmsg.readInt32LE(off));
+  return cmsg.readInt32LE(16);
 }
 
 // mount(2) flags by option name; anything else goes to the data string.
