@@ -2,7 +2,7 @@
 // from inside a container and asserts it fails.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runtimeUnderTest } from '../helpers.js';
@@ -116,6 +116,67 @@ print('missed')
     expect(existsSync(join(host, 'marker'))).toBe(false);
     expect(existsSync(join(host, 'rel', 'marker2'))).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(host);
+  });
+
+  // The race itself: a process sharing the rootfs keeps swapping the destination
+  // between a directory and a symlink to a host directory while containers are
+  // created. Where each mount landed is recorded by a createContainer hook, which
+  // runs in the container's mount namespace after the mounts and before pivot_root
+  // (a mount outside the rootfs vanishes at pivot_root, so only then is it visible).
+  // Each create either refuses (runc's "possibly malicious path") or mounts inside
+  // the rootfs; a swap that renames over the mounted directory detaches the mount,
+  // which is the kernel's doing and no escape.
+  it('CVE-2021-30465: a destination swapped for a symlink during setup never gets the mount outside the rootfs', async () => {
+    const host = s.tempDir();
+    writeFileSync(join(host, 'host-marker'), 'host\n');
+    const tag = `racefs-${process.pid}-${Date.now()}`;
+    const log = join(host, '..', `${tag}.log`);
+    const hook = join(s.tempDir(), 'where.sh');
+    writeFileSync(hook, `#!/bin/sh\ngrep " - tmpfs ${tag} " /proc/self/mountinfo | cut -d" " -f5 >> ${log}\nexit 0\n`, { mode: 0o755 });
+    const b = s.bundle({
+      args: ['true'],
+      edit: (c) => {
+        c.mounts.push({ destination: '/race/mnt', type: 'tmpfs', source: tag, options: ['size=1m'] });
+        c.hooks = { createContainer: [{ path: hook }] };
+      },
+    });
+    const rootfs = join(b, 'rootfs');
+    const race = join(rootfs, 'race');
+    mkdirSync(join(race, 'mnt'), { recursive: true });
+    symlinkSync(host, join(race, 'lnk'));
+    const swapper = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const d = process.argv[1];
+         const mv = (a, b) => { try { fs.renameSync(d + '/' + a, d + '/' + b); } catch {} };
+         for (;;) { mv('mnt', 'dir'); mv('lnk', 'mnt'); mv('mnt', 'lnk'); mv('dir', 'mnt'); }`,
+        race,
+      ],
+      { stdio: 'ignore' },
+    );
+    let started = 0;
+    try {
+      for (let i = 0; i < 40; i++) {
+        const id = s.id();
+        const r = s.rt(['run', '-b', b, id]);
+        if (r.status === 0) started++;
+        else {
+          expect(r.stderr, `run ${i}`).toMatch(/possibly malicious path|no such file|not a directory|is a directory|file exists/i);
+          expect(s.status(id)).toBeUndefined();
+        }
+        await new Promise((res) => setImmediate(res));
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+    }
+    const landed = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+    rmSync(log, { force: true });
+    expect(started).toBeGreaterThan(0);
+    expect(landed.length).toBeGreaterThan(0);
+    for (const where of landed) expect(where.startsWith(`${rootfs}/`), `a mount landed at ${where}`).toBe(true);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(tag);
+    expect(readFileSync(join(host, 'host-marker'), 'utf8')).toBe('host\n');
   });
 
   // CVE-2024-21626: a host directory fd leaked into the container and a cwd of

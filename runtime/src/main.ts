@@ -27,6 +27,7 @@ const commands: Record<string, [string, () => Promise<{ default: Command }>]> = 
   pause: ['pause suspends all processes inside the container', () => import('./cli/pause.js')],
   resume: ['resumes all processes that have been previously paused', () => import('./cli/pause.js').then((m) => ({ default: m.resume }))],
   update: ['update container resource constraints', () => import('./cli/update.js')],
+  events: ['display container events such as OOM notifications, cpu, memory, and IO usage statistics', () => import('./cli/events.js')],
   spec: ['create a new specification file', () => import('./cli/spec.js')],
   features: ['show the enabled features', () => import('./cli/features.js')],
 };

@@ -19,6 +19,8 @@ export class FakeCgroupFs implements CgroupFs {
   readonly ops: string[] = [];
   /** File basenames (or full paths) that do not exist on this "kernel": writes fail ENOENT. */
   readonly missing = new Set<string>();
+  /** An errno code (`EBUSY`) for a write the "kernel" refuses, or undefined to accept it. */
+  failWrite?: (path: string, data: string) => string | undefined;
 
   constructor(
     readonly mode: 1 | 2,
@@ -81,6 +83,8 @@ export class FakeCgroupFs implements CgroupFs {
   write(path: string, data: string): void {
     const dir = posix.dirname(path);
     if (!this.dirs.has(dir) || this.isMissing(path)) throw errno('ENOENT', 'write', path);
+    const refused = this.failWrite?.(path, data);
+    if (refused) throw errno(refused, 'write', path);
     const name = posix.basename(path);
     if (name === 'cgroup.procs') {
       this.files.set(path, `${this.files.get(path) ?? ''}${data}\n`);

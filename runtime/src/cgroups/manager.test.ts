@@ -171,7 +171,7 @@ describe('v1', () => {
     fs.writes.length = 0;
     throwsCgroup(() => m.set({ memory: { limit: 1 << 20 }, hugepageLimits: [{ pageSize: '2MB', limit: 1 }] }), /linux.resources.hugepageLimits needs the cgroup v1 "hugetlb" controller/);
     throwsCgroup(() => m.set({ network: { classID: 1 } }), /"net_cls" controller/);
-    throwsCgroup(() => m.set({ unified: { 'memory.high': '1' } }), /unified needs cgroup v2/);
+    throwsCgroup(() => m.set({ unified: { 'memory.high': '1' } }), /unified \("memory.high"\) needs cgroup v2/);
     throwsCgroup(() => m.set({ bogus: {} } as never), /linux.resources.bogus: unknown resource/);
     expect(fs.writes).toEqual([]);
     // This kernel has no blkio.weight (CFQ is gone): the error names the file.
@@ -244,6 +244,29 @@ describe('v1', () => {
   });
 });
 
+describe('v1 realtime and memory errors', () => {
+  it('gives the levels above the container enough RT runtime, top-down, leaving richer ones alone', () => {
+    const fs = fakeV1Host();
+    const m = createCgroupManager({ id: 'c1', cgroupsPath: '/a/b/c1', sys: fs });
+    m.apply(1);
+    fs.seed(`${R}/cpu/a/cpu.rt_runtime_us`, '950000');
+    fs.seed(`${R}/cpu/a/b/cpu.rt_runtime_us`, '0');
+    fs.writes.length = 0;
+    m.set({ cpu: { realtimePeriod: 1000000, realtimeRuntime: 5000 } });
+    expect(fs.writesUnder(`${R}/cpu`)).toEqual(['a/b/c1/cpu.rt_period_us=1000000', 'a/b/cpu.rt_runtime_us=5000', 'a/b/c1/cpu.rt_runtime_us=5000']);
+  });
+
+  it('says what the kernel means by EBUSY on a memory limit below the usage', () => {
+    const fs = fakeV1Host();
+    const m = createCgroupManager({ id: 'c1', sys: fs });
+    m.apply(1);
+    fs.seed(`${R}/memory/berth/c1/memory.usage_in_bytes`, '300000');
+    fs.seed(`${R}/memory/berth/c1/memory.max_usage_in_bytes`, '400000');
+    fs.failWrite = (path) => (path.endsWith('/memory.limit_in_bytes') ? 'EBUSY' : undefined);
+    throwsCgroup(() => m.set({ memory: { limit: 1024 } }), /unable to set memory limit to 1024 \(current usage: 300000, peak usage: 400000\)/);
+  });
+});
+
 describe('v2', () => {
   it('converts like runc', () => {
     expect(sharesToWeight(2)).toBe(1);
@@ -260,7 +283,8 @@ describe('v2', () => {
 
   it('enables controllers down the path, joins the pid and writes resources', () => {
     const fs = fakeV2Host();
-    const m = createCgroupManager({ id: 'c2', cgroupsPath: '/berth/c2', sys: fs });
+    const filters: [string, unknown][] = [];
+    const m = createCgroupManager({ id: 'c2', cgroupsPath: '/berth/c2', sys: fs, deviceFilter: (dir, rules) => filters.push([dir, rules]) });
     m.apply(77);
     expect(fs.writes.map((w) => `${w.path}=${w.data}`)).toEqual([
       `${R}/cgroup.subtree_control=+cpuset +cpu +io +memory +hugetlb +pids +rdma +misc`,
@@ -298,6 +322,8 @@ describe('v2', () => {
       'memory.high=50000000',
       'cgroup.max.depth=3',
     ]);
+    // Device rules go to the eBPF loader, once, with the container's directory.
+    expect(filters).toEqual([[`${R}/berth/c2`, [{ allow: false, access: 'rwm' }]]]);
     fs.writes.length = 0;
     m.set({ memory: { limit: -1 }, cpu: { quota: -1 } });
     expect(fs.writesUnder(`${R}/berth/c2`)).toEqual(['memory.swap.max=max', 'memory.max=max', 'cpu.max=max']);
@@ -326,6 +352,16 @@ describe('v2', () => {
     throwsCgroup(() => m.set({ unified: { 'hugetlb.2MB.max': '1' } }), /unified\["hugetlb.2MB.max"\] needs the cgroup v2 "hugetlb" controller/);
     throwsCgroup(() => m.set({ unified: { '../escape': '1' } }), /invalid cgroup file name/);
     expect(fs.writes).toEqual([]);
+  });
+
+  it('a period alone keeps the current quota in cpu.max', () => {
+    const fs = fakeV2Host();
+    const m = createCgroupManager({ id: 'c2', sys: fs });
+    m.apply(1);
+    fs.seed(`${R}/berth/c2/cpu.max`, '25000 100000\n');
+    fs.writes.length = 0;
+    m.set({ cpu: { period: 50000 } });
+    expect(fs.writesUnder(`${R}/berth/c2`)).toEqual(['cpu.max=25000 50000']);
   });
 
   it('checkBeforeUpdate refuses a limit below the usage', () => {

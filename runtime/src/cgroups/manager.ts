@@ -18,12 +18,14 @@
 //   throws a CgroupError naming the field and the file, before any write when it
 //   can be known up front. Device rules are written to v1's devices controller
 //   as given (the caller adds the default allowed devices, as runc's specconv
-//   does); on v2 they are accepted but NOT enforced yet (needs an eBPF program).
+//   does); on v2 they become an eBPF device program attached to the cgroup
+//   (devices-bpf.ts), with v1's rule semantics.
 // - Additions to the agreed interface: createCgroupManager's `signal` option (how
 //   killAll delivers signals; tests pass a recorder), CgroupError (`kind`, `path`,
 //   `errno`), and the fake CgroupFs in fake.ts for other modules' unit tests.
 import { posix } from 'node:path';
 import { defaultSignaller, type Signaller } from './common.js';
+import type { DeviceFilter } from './devices-bpf.js';
 import { realCgroupFs } from './fs.js';
 import { dirIn, findHierarchies, normaliseCgroupsPath, ownCgroups } from './paths.js';
 import { CgroupError, type CgroupFs, type CgroupStats, type LinuxResources } from './types.js';
@@ -60,6 +62,8 @@ export interface CgroupManagerOptions {
   root?: string;
   sys?: CgroupFs;
   signal?: (pid: number, signal: number) => void;
+  /** v2: how device rules are loaded (default: the eBPF program); unit tests pass a recorder. */
+  deviceFilter?: DeviceFilter;
 }
 
 const DEFAULT_ROOT = '/sys/fs/cgroup';
@@ -79,7 +83,7 @@ export function createCgroupManager(opts: CgroupManagerOptions): CgroupManager {
 
   if (detectCgroupVersion(root, fs) === 2) {
     const h = hierarchies.find((x) => x.version === 2 && x.mountpoint === root) ?? { controllers: [], mountpoint: root, root: '/', version: 2 as const };
-    return new V2Manager(fs, signaller, dirIn(h, own.get(''), path), root);
+    return new V2Manager(fs, signaller, dirIn(h, own.get(''), path), root, opts.deviceFilter);
   }
 
   const paths: Record<string, string> = {};

@@ -85,6 +85,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EOPNOTSUPP: 'operation not supported',
   ENOTSUP: 'operation not supported',
   ERANGE: 'value out of range',
+  ENODEV: 'no such device',
 };
 
 /** Wraps a failed write of a cgroup file into an error naming the file and the resource. */

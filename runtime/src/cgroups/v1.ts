@@ -80,7 +80,8 @@ export class V1Manager extends CgroupBase implements CgroupManager {
       if (!KNOWN_RESOURCES.has(key)) throw new CgroupError('InvalidArgument', `linux.resources.${key}: unknown resource`);
     }
     if (r.unified && Object.keys(r.unified).length > 0) {
-      throw new CgroupError('InvalidArgument', 'linux.resources.unified needs cgroup v2, but this host uses cgroup v1 controllers');
+      const keys = Object.keys(r.unified).map((k) => JSON.stringify(k)).join(', ');
+      throw new CgroupError('InvalidArgument', `linux.resources.unified (${keys}) needs cgroup v2, but this host uses cgroup v1 controllers`);
     }
     // Check every controller first, so a missing one fails before anything is written.
     const m = r.memory;
@@ -137,7 +138,39 @@ export class V1Manager extends CgroupBase implements CgroupManager {
     // v1's memsw is memory+swap, which is what the spec's `swap` means. Unlimited
     // memory with swap unset means unlimited swap too (runc).
     let swap = m.swap ?? 0;
-    if (limit === -1 && swap === 0) swap = -1;
+    // Only where swap accounting exists (runc checks the same file).
+    if (limit === -1 && swap === 0 && this.fs.exists(posix.join(dir, 'memory.memsw.limit_in_bytes'))) swap = -1;
+    if (m.checkBeforeUpdate && limit > 0) {
+      const usage = this.readNumber(dir, 'memory.usage_in_bytes');
+      if (usage !== null && usage >= limit) {
+        throw new CgroupError('InvalidArgument', `linux.resources.memory.limit ${limit} is not above the current usage ${usage} (checkBeforeUpdate)`);
+      }
+    }
+    try {
+      this.setMemoryAndSwap(dir, limit, swap);
+    } catch (e) {
+      // The kernel answers EBUSY when usage cannot be reclaimed below the new limit; say so as runc does.
+      if (e instanceof CgroupError && e.errno === 'EBUSY' && e.path?.endsWith('memory.limit_in_bytes')) {
+        const usage = this.readNumber(dir, 'memory.usage_in_bytes');
+        const peak = this.readNumber(dir, 'memory.max_usage_in_bytes');
+        throw new CgroupError('InvalidArgument', `unable to set memory limit to ${limit} (current usage: ${usage}, peak usage: ${peak})`, e.path, 'EBUSY');
+      }
+      throw e;
+    }
+    if (m.reservation) this.writeFile(dir, 'memory.soft_limit_in_bytes', String(m.reservation), 'linux.resources.memory.reservation');
+    if (m.kernel) this.writeFile(dir, 'memory.kmem.limit_in_bytes', String(m.kernel), 'linux.resources.memory.kernel');
+    if (m.kernelTCP) this.writeFile(dir, 'memory.kmem.tcp.limit_in_bytes', String(m.kernelTCP), 'linux.resources.memory.kernelTCP');
+    if (m.swappiness !== undefined) {
+      if (m.swappiness < 0 || m.swappiness > 100) {
+        throw new CgroupError('InvalidArgument', `linux.resources.memory.swappiness: invalid value ${m.swappiness} (expected 0-100)`);
+      }
+      this.writeFile(dir, 'memory.swappiness', String(m.swappiness), 'linux.resources.memory.swappiness');
+    }
+    if (m.disableOOMKiller) this.writeFile(dir, 'memory.oom_control', '1', 'linux.resources.memory.disableOOMKiller');
+    if (m.useHierarchy !== undefined) this.writeFile(dir, 'memory.use_hierarchy', m.useHierarchy ? '1' : '0', 'linux.resources.memory.useHierarchy');
+  }
+
+  private setMemoryAndSwap(dir: string, limit: number, swap: number): void {
     let done = false;
     if (limit !== 0 && swap !== 0) {
       // The kernel rejects memsw < limit at every step, so order the two writes by
@@ -153,17 +186,6 @@ export class V1Manager extends CgroupBase implements CgroupManager {
       if (limit !== 0) this.writeFile(dir, 'memory.limit_in_bytes', String(limit), 'linux.resources.memory.limit');
       if (swap !== 0) this.writeFile(dir, 'memory.memsw.limit_in_bytes', String(swap), 'linux.resources.memory.swap');
     }
-    if (m.reservation) this.writeFile(dir, 'memory.soft_limit_in_bytes', String(m.reservation), 'linux.resources.memory.reservation');
-    if (m.kernel) this.writeFile(dir, 'memory.kmem.limit_in_bytes', String(m.kernel), 'linux.resources.memory.kernel');
-    if (m.kernelTCP) this.writeFile(dir, 'memory.kmem.tcp.limit_in_bytes', String(m.kernelTCP), 'linux.resources.memory.kernelTCP');
-    if (m.swappiness !== undefined) {
-      if (m.swappiness < 0 || m.swappiness > 100) {
-        throw new CgroupError('InvalidArgument', `linux.resources.memory.swappiness: invalid value ${m.swappiness} (expected 0-100)`);
-      }
-      this.writeFile(dir, 'memory.swappiness', String(m.swappiness), 'linux.resources.memory.swappiness');
-    }
-    if (m.disableOOMKiller) this.writeFile(dir, 'memory.oom_control', '1', 'linux.resources.memory.disableOOMKiller');
-    if (m.useHierarchy !== undefined) this.writeFile(dir, 'memory.use_hierarchy', m.useHierarchy ? '1' : '0', 'linux.resources.memory.useHierarchy');
   }
 
   private setCpu(c: NonNullable<LinuxResources['cpu']>): void {
@@ -181,12 +203,33 @@ export class V1Manager extends CgroupBase implements CgroupManager {
       if (c.quota) this.writeFile(dir, 'cpu.cfs_quota_us', String(c.quota), 'linux.resources.cpu.quota');
       if (c.burst !== undefined) this.writeFile(dir, 'cpu.cfs_burst_us', String(c.burst), 'linux.resources.cpu.burst');
       if (c.realtimePeriod) this.writeFile(dir, 'cpu.rt_period_us', String(c.realtimePeriod), 'linux.resources.cpu.realtimePeriod');
-      if (c.realtimeRuntime) this.writeFile(dir, 'cpu.rt_runtime_us', String(c.realtimeRuntime), 'linux.resources.cpu.realtimeRuntime');
+      if (c.realtimeRuntime) {
+        if (c.realtimeRuntime > 0) this.grantRtRuntime(dir, c.realtimeRuntime);
+        this.writeFile(dir, 'cpu.rt_runtime_us', String(c.realtimeRuntime), 'linux.resources.cpu.realtimeRuntime');
+      }
       if (c.idle !== undefined) this.writeFile(dir, 'cpu.idle', String(c.idle), 'linux.resources.cpu.idle');
     }
     const cpuset = this.paths.cpuset;
     if (cpuset && c.cpus) this.writeFile(cpuset, 'cpuset.cpus', c.cpus, 'linux.resources.cpu.cpus');
     if (cpuset && c.mems) this.writeFile(cpuset, 'cpuset.mems', c.mems, 'linux.resources.cpu.mems');
+  }
+
+  /**
+   * A cgroup's RT runtime must fit in its parent's, and a new cgroup (our /berth
+   * level included) starts with 0, so the levels between the hierarchy's root and
+   * the container get at least the runtime asked for, top-down (what dockerd does
+   * for --cpu-rt-runtime). Levels that already have enough are left alone.
+   */
+  private grantRtRuntime(dir: string, runtime: number): void {
+    const mount = this.mounts.cpu;
+    if (!mount) return;
+    const parts = posix.relative(mount, dir).split('/').filter(Boolean).slice(0, -1);
+    let cur = mount;
+    for (const part of parts) {
+      cur = posix.join(cur, part);
+      const have = this.readNumber(cur, 'cpu.rt_runtime_us');
+      if (have !== null && have >= 0 && have < runtime) this.writeFile(cur, 'cpu.rt_runtime_us', String(runtime), `linux.resources.cpu.realtimeRuntime (parent ${cur})`);
+    }
   }
 
   private setBlkio(b: NonNullable<LinuxResources['blockIO']>): void {

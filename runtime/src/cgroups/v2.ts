@@ -4,6 +4,7 @@
 // (cgroup-v2.rst for the file formats).
 import { posix } from 'node:path';
 import { CgroupBase, type Signaller } from './common.js';
+import { attachDeviceFilter, type DeviceFilter } from './devices-bpf.js';
 import type { CgroupManager } from './manager.js';
 import { type BlkioEntry, CgroupError, type CgroupFs, type CgroupStats, type LinuxResources } from './types.js';
 
@@ -31,6 +32,15 @@ export function swapToV2(swap: number, limit: number): number {
   return swap - limit;
 }
 
+/**
+ * The real loader. koffi is required on first use only, so the commands that never
+ * set devices (state, kill, list) do not load it; the bundle resolves this require.
+ */
+const defaultDeviceFilter: DeviceFilter = (dir, rules) => {
+  const { loadCgroupNative } = require('../sys/cgroup-native.js') as typeof import('../sys/cgroup-native.js');
+  attachDeviceFilter(loadCgroupNative(), dir, rules);
+};
+
 const v2Num = (n: number) => (n === -1 ? 'max' : String(n));
 
 export class V2Manager extends CgroupBase implements CgroupManager {
@@ -42,6 +52,8 @@ export class V2Manager extends CgroupBase implements CgroupManager {
     signaller: Signaller,
     private readonly dir: string,
     private readonly mountpoint: string,
+    /** Loads linux.resources.devices as an eBPF program on `dir` (devices-bpf.ts). */
+    private readonly deviceFilter: DeviceFilter = defaultDeviceFilter,
   ) {
     super(fs, signaller);
     this.paths = { '': dir };
@@ -127,8 +139,8 @@ export class V2Manager extends CgroupBase implements CgroupManager {
       if (controller !== 'cgroup') this.need(controller, `linux.resources.unified["${key}"]`, have);
     }
 
-    // Device rules need an eBPF program on v2 (BPF_CGROUP_DEVICE); berth does not load one
-    // yet, so they are accepted and not enforced (see manager.ts).
+    // Device rules: an eBPF program (BPF_CGROUP_DEVICE) replaces v1's devices files.
+    if (r.devices?.length) this.deviceFilter(this.dir, r.devices);
     if (m) this.setMemory(m);
     if (c) this.setCpu(c);
     if (r.pids && r.pids.limit !== 0) this.write('pids.max', r.pids.limit > 0 ? String(r.pids.limit) : 'max', 'linux.resources.pids.limit');
@@ -159,7 +171,9 @@ export class V2Manager extends CgroupBase implements CgroupManager {
     if (c.shares) this.write('cpu.weight', String(sharesToWeight(c.shares)), 'linux.resources.cpu.shares');
     if (c.idle !== undefined) this.write('cpu.idle', String(c.idle), 'linux.resources.cpu.idle');
     if (c.quota || c.period) {
-      let max = c.quota && c.quota > 0 ? String(c.quota) : 'max';
+      // A period alone keeps the current quota (runc's update does the same).
+      const current = (this.readFile(this.dir, 'cpu.max') ?? '').trim().split(/\s+/)[0] || 'max';
+      let max = c.quota ? (c.quota > 0 ? String(c.quota) : 'max') : current;
       if (c.period) max += ` ${c.period}`;
       this.write('cpu.max', max, 'linux.resources.cpu.quota/period');
     }

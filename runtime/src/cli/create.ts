@@ -29,7 +29,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   const { checkId } = await import('../container/state.js');
   checkId(id);
   const { create } = await import('../container/create.js');
-  const c = await create(createOptions(p, g, id));
+  const c = await create({ ...createOptions(p, g, id), detached: true });
   c.child.unref();
   return 0;
 }

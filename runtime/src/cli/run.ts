@@ -30,7 +30,7 @@ export default async function (argv: string[], g: GlobalOptions): Promise<number
   checkId(id);
   const { create } = await import('../container/create.js');
   const lifecycle = await import('../container/lifecycle.js');
-  const opts = createOptions(p, g, id);
+  const opts = { ...createOptions(p, g, id), detached: !!p.flags.detach };
   // Attached with a terminal and no console socket: proxy the pty ourselves (runc does).
   let proxy: import('../container/console.js').ConsoleProxy | undefined;
   if (!p.flags.detach && !opts.consoleSocket && wantsTerminal(opts.bundle)) {

@@ -1,7 +1,10 @@
 // The runtime's view of cgroups: the CgroupManager of ../cgroups, plus the device
 // rules every container gets on top of linux.resources.devices (runc's specconv
 // "AllowedDevices": mknod of anything, and the default devices, ptys and tun).
-import type { LinuxDeviceCgroup, LinuxResources } from 'oci-spec-types';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LinuxDeviceCgroup, LinuxIntelRdt, LinuxResources } from 'oci-spec-types';
+import { invalid } from '../errors.js';
 
 export { type CgroupManager, createCgroupManager } from '../cgroups/manager.js';
 
@@ -16,7 +19,8 @@ export const DEFAULT_ALLOWED_DEVICES: LinuxDeviceCgroup[] = [
   rule('c', 5, 0, 'rwm'), // tty
   rule('c', 1, 5, 'rwm'), // zero
   rule('c', 1, 9, 'rwm'), // urandom
-  rule('c', 5, 1, 'rwm'), // console
+  // No /dev/console (5:1): a terminal container's console is its pty bind-mounted there,
+  // covered by 136:*; runc leaves it out for the same reason.
   rule('c', 136, null, 'rwm'), // pts
   rule('c', 5, 2, 'rwm'), // ptmx
   rule('c', 10, 200, 'rwm'), // tun
@@ -26,4 +30,21 @@ export const DEFAULT_ALLOWED_DEVICES: LinuxDeviceCgroup[] = [
 export function effectiveResources(r: LinuxResources): LinuxResources {
   if (!r.devices) return r;
   return { ...r, devices: [...r.devices, ...DEFAULT_ALLOWED_DEVICES] };
+}
+
+/**
+ * linux.intelRdt: berth-runtime has no resctrl support. Where the kernel lacks
+ * resctrl the messages are runc's (which fails the same configs here); where it has
+ * it, the config is still refused rather than silently ignored.
+ */
+export function checkIntelRdt(rdt: LinuxIntelRdt | undefined, resctrl = '/sys/fs/resctrl'): void {
+  if (!rdt) return;
+  if (rdt.l3CacheSchema && !existsSync(join(resctrl, 'info', 'L3'))) {
+    throw invalid('intelRdt.l3CacheSchema is specified in config, but Intel RDT/CAT is not enabled');
+  }
+  if (rdt.memBwSchema && !existsSync(join(resctrl, 'info', 'MB'))) {
+    throw invalid('intelRdt.memBwSchema is specified in config, but Intel RDT/MBA is not enabled');
+  }
+  if (!existsSync(join(resctrl, 'schemata'))) throw invalid('intelRdt is specified in config, but Intel RDT is not supported or enabled');
+  throw invalid('linux.intelRdt: berth-runtime does not support Intel RDT (resctrl)');
 }

@@ -12,7 +12,7 @@ export interface Bundle {
   rootfs: string;
 }
 
-const SUPPORTED_NAMESPACES = new Set(['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup']);
+const SUPPORTED_NAMESPACES = new Set(['pid', 'network', 'mount', 'ipc', 'uts', 'cgroup', 'user']);
 
 export async function loadSpec(path: string, what = 'config.json'): Promise<Spec> {
   let text: string;

@@ -2,7 +2,7 @@
 // the runtime itself receives the pty master (over a private socket, exactly as an
 // outside caller would) and copies between it and its own stdio, with the caller's
 // terminal in raw mode and window size changes passed on.
-import { mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReadStream } from 'node:tty';
@@ -35,6 +35,10 @@ export class ConsoleProxy {
     process.on('SIGWINCH', this.onWinch);
     this.reader = new ReadStream(this.master);
     this.reader.on('data', (d) => process.stdout.write(d));
+    // libuv ends the stream on POLLHUP after a short read, which a master reports once
+    // the last slave closes even while the slave's last writes are still queued in the
+    // kernel: read on synchronously until EIO (the fd is still open during 'end').
+    this.reader.on('end', () => this.drainMaster());
     // EIO is how a pty master reports that every slave is closed: the end.
     this.reader.on('error', () => {});
     if (process.stdin.isTTY) {
@@ -43,6 +47,20 @@ export class ConsoleProxy {
     }
     process.stdin.on('data', this.onInput);
     process.stdin.on('end', () => this.write(Buffer.from([4]))); // ^D: end of input for the pty
+  }
+
+  private drainMaster(): void {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(this.master, buf, 0, buf.length, null);
+      } catch {
+        return; // EIO: every slave closed and nothing left; EAGAIN: nothing now
+      }
+      if (n <= 0) return;
+      process.stdout.write(Buffer.from(buf.subarray(0, n)));
+    }
   }
 
   private write(d: Buffer): void {

@@ -2,8 +2,10 @@
 // network and cgroup namespaces (not mount: the node binary must still resolve on
 // the host), then spawns the exec stage, which joins the mount namespace itself,
 // sets up the process, joins the container's cgroups once it has every thread it
-// will ever have (a pids limit would stop Node creating more), and execve's.
-import { readFileSync, realpathSync } from 'node:fs';
+// will ever have (a pids limit would stop Node creating more), and execve's. In a
+// user-namespaced container the stage starts through berth-nsexec, which joins the
+// user namespace first (see linux/userns.ts).
+import { closeSync, constants as fsConstants, openSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LinuxSeccomp, Process } from 'oci-spec-types';
 import { invalid, precondition } from '../errors.js';
@@ -76,14 +78,53 @@ export async function exec(opts: ExecOptions): Promise<Executed> {
   const ownPidNs = ns.pid ? sys.open('/proc/self/ns/pid', O.RDONLY | O.CLOEXEC) : -1;
   for (const type of JOINED_BY_PARENT) if (ns[type]) joinNamespace(sys, ns[type], type);
   const cmd = opts.stageCommand ?? stageCommand();
-  const stage = spawnFromReadOnlyExe(sys, realpathSync(cmd[0]), () => spawnStage('__exec', opts.preserveFds ?? 0, cmd));
-  if (ownPidNs >= 0) {
-    sys.setns(ownPidNs, CLONE.NEWPID);
-    sys.close(ownPidNs);
+  // In a user namespace the stage is not root on the host and cannot open the
+  // cgroup files: they are opened here and passed (a write through an fd is checked
+  // against its opener's credentials).
+  const cgroupProcs = cgroupProcsOf(c.cgroup.paths);
+  const cgroupFds: { fd: number; path: string; optional: boolean }[] = [];
+  let stage: ReturnType<typeof spawnStage>;
+  let consoleFd = -1;
+  try {
+    if (ns.user) {
+      for (const f of cgroupProcs) {
+        try {
+          cgroupFds.push({ ...f, fd: openSync(f.path, fsConstants.O_WRONLY) });
+        } catch (err: any) {
+          if (!f.optional) {
+            for (const o of cgroupFds) closeSync(o.fd);
+            throw new Error(`cannot join the container's cgroup ${f.path}: ${err?.message ?? err}`);
+          }
+        }
+      }
+    }
+    if (ns.user && proc.terminal && opts.consoleSocket) consoleFd = sys.connectUnix(resolve(opts.consoleSocket));
+    const base = 4 + (opts.preserveFds ?? 0);
+    stage = spawnFromReadOnlyExe(sys, realpathSync(cmd[0]), () =>
+      spawnStage('__exec', opts.preserveFds ?? 0, cmd, {
+        fds: [...cgroupFds.map((f) => f.fd), ...(consoleFd >= 0 ? [consoleFd] : [])],
+        userns: ns.user ? { ns: { mode: 'join', path: ns.user }, newPidNs: false, wait: false } : undefined,
+      }),
+    );
+    cgroupFds.forEach((f, i) => {
+      closeSync(f.fd);
+      f.fd = base + i;
+    });
+  } finally {
+    if (consoleFd >= 0) sys.close(consoleFd);
+    if (ownPidNs >= 0) {
+      sys.setns(ownPidNs, CLONE.NEWPID);
+      sys.close(ownPidNs);
+    }
   }
   const child = stage.child;
   try {
     if (!child.pid) throw new Error('cannot start the exec process');
+    if (ns.user) {
+      // berth-nsexec reports once it is root in the user namespace, then execs the stage.
+      const msg: any = await stage.sync.next();
+      if (msg.type === 'error') throw invalid(`user namespace: ${msg.message}`);
+    }
     const plan: ExecStagePlan = {
       kind: 'exec',
       process: proc,
@@ -93,7 +134,9 @@ export async function exec(opts: ExecOptions): Promise<Executed> {
       // linux.seccomp applies to every process of the container, as with runc.
       seccomp: seccompOf(c.saved.bundle),
       hostPid: child.pid,
-      cgroupProcs: cgroupProcsOf(c.cgroup.paths),
+      cgroupProcs: ns.user ? undefined : cgroupProcs,
+      cgroupFds: ns.user ? cgroupFds : undefined,
+      consoleFd: consoleFd >= 0 ? 4 + (opts.preserveFds ?? 0) + cgroupFds.length : undefined,
       ociState: toOciState(c.saved, c.status),
     };
     stage.sync.write(`${JSON.stringify(plan)}\n`);

@@ -1,8 +1,8 @@
 // start, state, kill, delete, list, pause, resume, pids: everything after create
 // that only reads state.json, the init's /proc entry and the cgroup. None of it
 // loads koffi or starts a process, so the shim can call it in-process.
-import { closeSync, constants, existsSync, openSync, readSync, rmSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, existsSync, openSync, readSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { precondition, RuntimeError } from '../errors.js';
 import { runHooksWarn } from '../linux/hooks.js';
 import { signalName } from '../linux/signals.js';
@@ -140,8 +140,30 @@ export function destroy(root: string, id: string, force = false): void {
   }
   if (c.status !== 'stopped' || c.cgroup.pids().length) killAndWait(c);
   c.cgroup.destroy();
+  removeEmptyBerthParents(c.cgroup.paths);
   rmSync(containerDir(root, id), { recursive: true, force: true });
   if (c.saved.hooks?.poststop?.length) runHooksWarn('poststop', c.saved.hooks, toOciState(c.saved, 'stopped'));
+}
+
+/**
+ * Removes the now empty directories berth made above a container's cgroup (`/berth`,
+ * `/berth/<namespace>`): only those at or below a `berth` directory, and only while
+ * empty (rmdir fails on a cgroup with children). A create racing with this retries
+ * its mkdir (see create's applyCgroup).
+ */
+export function removeEmptyBerthParents(paths: Record<string, string>): void {
+  for (const leaf of new Set(Object.values(paths))) {
+    const at = leaf.indexOf('/berth/');
+    if (at < 0) continue;
+    const top = leaf.slice(0, at + '/berth'.length);
+    for (let dir = dirname(leaf); dir.length >= top.length; dir = dirname(dir)) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        break;
+      }
+    }
+  }
 }
 
 export function pause(root: string, id: string): void {

@@ -14,7 +14,6 @@ import { prepareSeccomp } from '../linux/seccomp.js';
 import { setupConsole } from '../linux/terminal.js';
 import { CLONE, O, PR, type Sys } from '../sys/index.js';
 import { createKoffiSys } from '../sys/koffi.js';
-import { createCgroupManager } from './cgroup.js';
 import { readMessageSync, writeMessageSync } from './sync.js';
 
 export interface InitPlan {
@@ -22,6 +21,10 @@ export interface InitPlan {
   spec: Spec;
   rootfs: string;
   fifo: string;
+  /** The exec.fifo opened O_PATH by the parent (an init in a user namespace may not reach the state dir). */
+  fifoFd?: number;
+  /** The console socket connected by the parent, for the same reason. */
+  consoleFd?: number;
   noPivot: boolean;
   consoleSocket?: string;
   preserveFds: number;
@@ -44,6 +47,10 @@ export interface ExecStagePlan {
   hostPid?: number;
   /** The container's cgroup.procs files, joined by the stage itself as late as it can. */
   cgroupProcs?: { path: string; optional: boolean }[];
+  /** The same files already open (fd numbers in the stage), when the stage could not open them itself. */
+  cgroupFds?: { fd: number; path: string; optional: boolean }[];
+  /** The console socket connected by the parent (a stage in a user namespace may not reach it). */
+  consoleFd?: number;
   ociState?: unknown;
 }
 
@@ -77,8 +84,10 @@ export function runInit(sys: Sys, plan: InitPlan, syncFd: number): never {
   const proc = spec.process!;
   sys.prctl(PR.SET_DUMPABLE, 0);
   // Opened before pivot_root, while the host paths are still reachable.
-  const fifoFd = sys.open(plan.fifo, O.PATH | O.CLOEXEC);
-  const consoleFd = proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1;
+  // Fds the parent passed (fifo, console) stay out of the hooks this process runs.
+  if (plan.fifoFd !== undefined) sys.closeRangeCloexec(plan.fifoFd);
+  const fifoFd = plan.fifoFd ?? sys.open(plan.fifo, O.PATH | O.CLOEXEC);
+  const consoleFd = plan.consoleFd ?? (proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1);
   const seccomp = prepareSeccomp(sys, spec.linux?.seccomp, plan.ociState.pid, plan.ociState);
   const namespaces = spec.linux?.namespaces ?? [];
   enterNamespaces(sys, namespaces, ['pid', 'user']);
@@ -161,10 +170,10 @@ function joinCgroups(fds: { fd: number; path: string; optional: boolean }[]): vo
 export function runExec(sys: Sys, plan: ExecStagePlan, syncFd: number): never {
   const proc = plan.process;
   sys.prctl(PR.SET_DUMPABLE, 0);
-  const consoleFd = proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1;
+  const consoleFd = plan.consoleFd ?? (proc.terminal && plan.consoleSocket ? sys.connectUnix(plan.consoleSocket) : -1);
   const seccomp = prepareSeccomp(sys, plan.seccomp, plan.hostPid ?? process.pid, plan.ociState);
   // Opened now, on the host's mount namespace; written to only at the end.
-  const cgroups = openCgroupProcs(plan.cgroupProcs ?? []);
+  const cgroups = plan.cgroupFds ?? openCgroupProcs(plan.cgroupProcs ?? []);
   sys.unshare(CLONE.FS);
   if (plan.mntNs) joinNamespace(sys, plan.mntNs, 'mount');
   if (consoleFd >= 0) setupConsole(sys, consoleFd, proc.consoleSize, false);
@@ -186,12 +195,9 @@ export function runStage(name: string, args: string[]): number {
   const syncFd = Number(args[0]);
   let ready = false;
   try {
-    if (name === '__init' && args[1]) {
-      // Into the container's cgroup before anything else (see create).
-      const { id, cgroupsPath } = JSON.parse(args[1]);
-      createCgroupManager({ id, cgroupsPath }).apply(process.pid);
-      writeMessageSync(syncFd, { type: 'joined' });
-    }
+    // The parent moved this process into the container's cgroup right after spawning
+    // it; it sets the limits (a pids limit) only once Node has started its threads.
+    if (name === '__init') writeMessageSync(syncFd, { type: 'booted' });
     const plan = readMessageSync(syncFd) as InitPlan | ExecStagePlan;
     const sys = createKoffiSys();
     // The parent learns of success from `ready`; errors after it go to stderr.

@@ -6,7 +6,10 @@ import type { Readable } from 'node:stream';
 
 export type StageMessage =
   | { type: 'ready'; pid?: number }
+  | { type: 'userns' }
+  | { type: 'pid'; pid: number }
   | { type: 'joined' }
+  | { type: 'booted' }
   | { type: 'hooks' }
   | { type: 'error'; message: string };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { FakeSys } from '../sys/fake.js';
 import { MS } from '../sys/index.js';
-import { parseMountOptions } from './mounts.js';
+import { parseMountOptions, pinMountTarget } from './mounts.js';
 
 describe('parseMountOptions', () => {
   it('turns flag options into mount flags and keeps the rest as data', () => {
@@ -28,5 +29,23 @@ describe('parseMountOptions', () => {
   it('recursive attributes map to their flag and tmpcopyup is not data', () => {
     expect(parseMountOptions(['rro', 'rnosuid', 'tmpcopyup']).flags).toBe(MS.RDONLY | MS.NOSUID);
     expect(parseMountOptions(['tmpcopyup']).data).toBe('');
+  });
+});
+
+describe('pinMountTarget (CVE-2021-30465)', () => {
+  it('hands back the pinned target when the destination resolves inside the rootfs', () => {
+    const sys = new FakeSys();
+    expect(pinMountTarget(sys, '/b/rootfs', '/b/rootfs/data', '/data').target).toBe('/b/rootfs/data');
+  });
+
+  it('refuses a destination swapped to resolve outside, naming both paths', () => {
+    const sys = new FakeSys();
+    sys.pinnedReal = () => '/etc';
+    expect(() => pinMountTarget(sys, '/b/rootfs', '/b/rootfs/data', '/data')).toThrow(
+      'mount /data: possibly malicious path detected: /b/rootfs/data now resolves to /etc, outside the rootfs -- refusing to mount',
+    );
+    // A sibling directory sharing the prefix is outside too.
+    sys.pinnedReal = () => '/b/rootfs2/data';
+    expect(() => pinMountTarget(sys, '/b/rootfs/', '/b/rootfs/data', '/data')).toThrow(/outside the rootfs/);
   });
 });

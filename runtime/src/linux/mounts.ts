@@ -1,6 +1,7 @@
 // OCI mount options → mount(2) flags, propagation changes and filesystem data,
 // following the option names runc accepts (`runc features` lists them).
-import { MS } from '../sys/index.js';
+import { invalid } from '../errors.js';
+import { MS, type Sys } from '../sys/index.js';
 
 const SET: Record<string, number> = {
   bind: MS.BIND,
@@ -104,3 +105,21 @@ export const MOUNT_OPTION_NAMES = [
   ...Object.keys(RECURSIVE),
   'tmpcopyup',
 ].sort();
+
+/**
+ * CVE-2021-30465: a mount destination resolved safely (secureJoin) can still be
+ * swapped for a symlink before mount(2) resolves it again, by a process sharing the
+ * rootfs, and the mount then lands outside the container. As runc does since 1.0.0-rc95,
+ * the destination is opened once (O_PATH), the object it resolved to is checked to be
+ * inside the rootfs, and mount(2) is given /proc/self/fd/N, which names that object
+ * and no path. Returns the target to pass to mount(2) and its release.
+ */
+export function pinMountTarget(sys: Sys, rootfs: string, dest: string, what: string): { target: string; release(): void } {
+  const pinned = sys.pinPath(dest);
+  const root = rootfs.replace(/\/+$/, '') || '/';
+  if (root !== '/' && pinned.real !== root && !pinned.real.startsWith(`${root}/`)) {
+    pinned.release();
+    throw invalid(`mount ${what}: possibly malicious path detected: ${dest} now resolves to ${pinned.real}, outside the rootfs -- refusing to mount`);
+  }
+  return pinned;
+}

@@ -28,7 +28,15 @@ export function secureJoin(root: string, unsafe: string): string {
       continue;
     }
     if (++links > 255) throw invalid(`too many levels of symbolic links resolving ${unsafe}`);
-    const target = readlinkSync(candidate);
+    let target: string;
+    try {
+      target = readlinkSync(candidate);
+    } catch (err: any) {
+      // Swapped between lstat and readlink (no longer a link, or gone): look at it again.
+      if (err?.code !== 'EINVAL' && err?.code !== 'ENOENT') throw err;
+      parts.unshift(part);
+      continue;
+    }
     if (target.startsWith('/')) resolved.length = 0;
     parts.unshift(...target.split('/').filter(Boolean));
   }

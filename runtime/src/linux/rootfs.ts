@@ -9,7 +9,7 @@ import type { Mount, Spec } from 'oci-spec-types';
 import { invalid } from '../errors.js';
 import { MNT_DETACH, MS, O, type Sys } from '../sys/index.js';
 import { createDevices, DEV_SYMLINKS } from './devices.js';
-import { PROPAGATION, parseMountOptions } from './mounts.js';
+import { PROPAGATION, parseMountOptions, pinMountTarget } from './mounts.js';
 import { secureJoin } from './paths.js';
 
 export interface RootfsContext {
@@ -50,6 +50,25 @@ function parentMount(path: string): string {
   return best;
 }
 
+function inUserNs(spec: Spec): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === 'user');
+}
+
+const LOCKABLE: Record<string, number> = { ro: MS.RDONLY, nosuid: MS.NOSUID, nodev: MS.NODEV, noexec: MS.NOEXEC };
+
+/** The ro/nosuid/nodev/noexec flags of the mount at `path` (from mountinfo). */
+function lockedFlags(path: string): number {
+  const mp = parentMount(path);
+  let flags = 0;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (f[4] !== mp) continue;
+    flags = 0;
+    for (const o of (f[5] ?? '').split(',')) flags |= LOCKABLE[o] ?? 0;
+  }
+  return flags;
+}
+
 export function prepareRootfs(ctx: RootfsContext): void {
   const { sys, spec, rootfs } = ctx;
   const prop = spec.linux?.rootfsPropagation;
@@ -73,7 +92,7 @@ export function prepareRootfs(ctx: RootfsContext): void {
   if (!devBind) {
     const dev = secureJoin(rootfs, '/dev');
     ensureDir(dev);
-    createDevices(sys, dev, spec.linux?.devices ?? [], spec.process?.user);
+    createDevices(sys, dev, spec.linux?.devices ?? [], spec.process?.user, inUserNs(spec));
     for (const [link, target] of DEV_SYMLINKS) {
       const path = `${dev}/${link}`;
       if (link === 'core' && !existsSync('/proc/kcore')) continue;
@@ -99,21 +118,56 @@ function mountOne(ctx: RootfsContext, m: Mount): void {
   const dest = secureJoin(rootfs, m.destination);
   const { flags, propagation, data } = parseMountOptions(m.options);
   const isBind = (flags & MS.BIND) !== 0 || m.type === 'bind';
+  // Every mount(2) on the destination goes through a pinned fd (CVE-2021-30465, linux/mounts.ts).
+  const pinned = (fn: (target: string) => void) => {
+    const pin = pinMountTarget(sys, rootfs, dest, m.destination);
+    try {
+      fn(pin.target);
+    } finally {
+      pin.release();
+    }
+  };
   if (isBind) {
     const source = m.source ?? '';
     if (!existsSync(source)) throw invalid(`mount ${m.destination}: bind source ${source} does not exist`);
     if (isDir(source)) ensureDir(dest);
     else ensureFile(dest);
-    sys.mount(source, dest, 'bind', MS.BIND | (flags & MS.REC), null);
+    pinned((target) => sys.mount(source, target, 'bind', MS.BIND | (flags & MS.REC), null));
     const extra = flags & ~(MS.BIND | MS.REC | MS.REMOUNT);
-    if (extra) sys.mount(source, dest, 'bind', extra | MS.BIND | MS.REMOUNT | (flags & MS.REC), null);
+    if (extra) {
+      pinned((target) => {
+        try {
+          sys.mount(source, target, 'bind', extra | MS.BIND | MS.REMOUNT | (flags & MS.REC), null);
+        } catch (err: any) {
+          // In a user namespace the flags of a mount inherited from the host are locked:
+          // a remount must keep them (runc retries the same way).
+          const locked = err?.code === 'EPERM' ? lockedFlags(dest) : 0;
+          if (!locked) throw err;
+          sys.mount(source, target, 'bind', extra | locked | MS.BIND | MS.REMOUNT | (flags & MS.REC), null);
+        }
+      });
+    }
   } else if (m.type === 'cgroup' || m.type === 'cgroup2') {
     mountCgroup(ctx, dest, flags);
+  } else if (m.type === 'sysfs' && inUserNs(ctx.spec)) {
+    ensureDir(dest);
+    try {
+      sys.mount(m.source ?? 'sysfs', dest, 'sysfs', flags, data || null);
+    } catch (err: any) {
+      // A user namespace without its own network namespace may not mount sysfs:
+      // bind the host's /sys instead, with the flags asked for (runc's fallback).
+      if (err?.code !== 'EPERM') throw err;
+      sys.mount('/sys', dest, 'bind', MS.BIND | MS.REC, null);
+      const extra = flags & (MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC);
+      if (extra) sys.mount('/sys', dest, 'bind', extra | lockedFlags(dest) | MS.BIND | MS.REMOUNT, null);
+    }
   } else {
     ensureDir(dest);
-    sys.mount(m.source ?? m.type ?? 'none', dest, m.type ?? null, flags, data || null);
+    pinned((target) => sys.mount(m.source ?? m.type ?? 'none', target, m.type ?? null, flags, data || null));
   }
-  for (const p of propagation) sys.mount(null, dest, null, p, null);
+  if (propagation.length) pinned((target) => {
+    for (const p of propagation) sys.mount(null, target, null, p, null);
+  });
 }
 
 // A cgroup mount shows the container its own cgroups: the cgroup namespace root

@@ -60,6 +60,10 @@ export class FakeSys implements Sys {
   acceptFd(fd: number) { this.rec('acceptFd', fd); return this.nextFd++; }
   sendFd(sock: number, name: string, fd: number) { this.rec('sendFd', sock, name, fd); }
   resetSignals() { this.rec('resetSignals'); }
+  /** Not recorded: the mount calls keep naming the path, as the tests expect. */
+  pinPath(path: string) { return { target: path, real: this.pinnedReal?.(path) ?? path, release() {} }; }
+  /** Where a pinned path "resolves", to simulate a swapped symlink. */
+  pinnedReal?: (path: string) => string;
   execve(path: string, argv: string[], envp: string[]): never {
     this.rec('execve', path, argv, envp);
     throw new Error('FakeSys.execve: the process would be replaced here');

@@ -126,4 +126,10 @@ export interface Sys {
   sendFd(sock: number, name: string, fd: number): void;
   resetSignals(): void;
   execve(path: string, argv: string[], envp: string[]): never;
+  /**
+   * Pins `path` as the kernel resolves it now (an O_PATH fd): `target` names exactly
+   * that object (/proc/self/fd/N) whatever is renamed or swapped later, `real` is
+   * where it resolved to; release() closes it (CVE-2021-30465, see linux/mounts.ts).
+   */
+  pinPath(path: string): { target: string; real: string; release(): void };
 }

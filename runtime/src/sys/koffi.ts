@@ -1,7 +1,7 @@
 // The koffi implementation of Sys: the only file that declares native functions.
 // Variadic libc functions (fcntl, ioctl, prctl, syscall) are declared with fixed
 // integer/pointer prototypes, which the x86-64 and arm64 Linux ABIs pass alike.
-import { chmodSync, chownSync } from 'node:fs';
+import { chmodSync, chownSync, readlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import koffi from 'koffi';
 import { SysError, type Sys } from './index.js';
@@ -232,6 +232,15 @@ export function createKoffiSys(): Sys {
         f.signal(sig, null);
       }
       check(f.sigprocmask(2 /* SIG_SETMASK */, Buffer.alloc(128), null), 'sigprocmask');
+    },
+    pinPath: (path) => {
+      const fd = check(f.open(path, 0o10000000 /* O_PATH */ | 0o2000000 /* O_CLOEXEC */, 0), 'open', path);
+      try {
+        return { target: `/proc/self/fd/${fd}`, real: readlinkSync(`/proc/self/fd/${fd}`), release: () => void f.close(fd) };
+      } catch (err) {
+        f.close(fd);
+        throw err;
+      }
     },
     execve: (path, argv, envp) => {
       f.execve(path, [...argv, null], [...envp, null]);
