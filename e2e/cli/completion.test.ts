@@ -79,8 +79,8 @@ zpty -d z
     return parts.map((p) => p.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''));
   }
 
-  it.skipIf(!existsSync(ZSH))('zsh: commands, subcommands and container, image, volume and network names complete', async (ctx) => {
-    await guarded(d, ctx, async () => {
+  it.skipIf(!existsSync(ZSH))('zsh: commands, subcommands and container, image, volume and network names complete', async () => {
+    await guarded(d, async () => {
       const [commands, volumeSub, stop, start, rmi, volRm, netInspect, unique] = await zshComplete([
         'berth ',
         'berth volume ',
@@ -108,8 +108,8 @@ zpty -d z
     });
   });
 
-  it('bash: the completion function offers the same words', async (ctx) => {
-    await guarded(d, ctx, async () => {
+  it('bash: the completion function offers the same words', async () => {
+    await guarded(d, async () => {
       const script = join(dir, 'berth.bash');
       writeFileSync(script, (await d.berth(['completion', 'bash'])).out);
       const complete = async (...words: string[]) => {

@@ -1,6 +1,4 @@
-// Commands that need running containers, against a real berthd. berthd cannot start
-// containers yet on this machine (runc fails in the created spec), so each test
-// skips itself until `berth run --rm busybox true` works; then they all run.
+// Commands that need running containers, against a real berthd.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,19 +10,17 @@ import { canRunContainers, type Daemon, guarded, startDaemon, uid } from './help
 
 describe('berth with running containers', () => {
   let d: Daemon;
-  let ready = false;
   beforeAll(async () => {
     d = await startDaemon();
     await d.berth(['load', '-i', fixtures().dockerArchive]);
-    ready = await canRunContainers(d);
+    expect(await canRunContainers(d)).toBe(true);
   });
   afterAll(async () => {
     await d?.stop();
   });
 
-  it('run prints the output and exits with the container status', async (ctx) => {
-    if (!ready) ctx.skip();
-    await guarded(d, ctx, async () => {
+  it('run prints the output and exits with the container status', async () => {
+    await guarded(d, async () => {
       const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
       expect(r).toEqual({ status: 3, out: 'out\n', err: 'err\n' });
       const missing = await d.berth(['run', '--rm', 'busybox', 'cli-no-such-binary']);
@@ -32,17 +28,15 @@ describe('berth with running containers', () => {
     });
   });
 
-  it('run -i passes stdin through and closes it at EOF', async (ctx) => {
-    if (!ready) ctx.skip();
-    await guarded(d, ctx, async () => {
+  it('run -i passes stdin through and closes it at EOF', async () => {
+    await guarded(d, async () => {
       const r = await d.berth(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'tr a-z A-Z'], { input: 'hello\n' });
       expect(r).toEqual({ status: 0, out: 'HELLO\n', err: '' });
     });
   });
 
-  it('run -d, logs, exec, top, wait, stop and rm work on one container', async (ctx) => {
-    if (!ready) ctx.skip();
-    await guarded(d, ctx, async () => {
+  it('run -d, logs, exec, top, wait, stop and rm work on one container', async () => {
+    await guarded(d, async () => {
       const name = uid();
       const id = (await d.berth(['run', '-d', '--name', name, 'busybox', 'sh', '-c', 'echo started; exec sleep 60'])).out.trim();
       expect(id).toMatch(/^[0-9a-f]{64}$/);
@@ -64,11 +58,8 @@ describe('berth with running containers', () => {
     });
   });
 
-  it('cp copies files both ways', async (ctx) => {
-    if (!ready) ctx.skip();
-    // berthd does not serve /containers/{id}/archive yet.
-    if ((await d.berth(['cp', 'cli-no-container:/x', '-'])).err.includes('page not found')) ctx.skip();
-    await guarded(d, ctx, async () => {
+  it('cp copies files both ways', async () => {
+    await guarded(d, async () => {
       const name = uid();
       const tmp = mkdtempSync(join(tmpdir(), 'cli-cp-'));
       try {
@@ -86,8 +77,8 @@ describe('berth with running containers', () => {
   });
 
   it('run -it through a pty: raw mode, detach with ctrl-p ctrl-q, terminal restored', async (ctx) => {
-    if (!ready || !existsSync('/usr/bin/script')) ctx.skip();
-    await guarded(d, ctx, async () => {
+    if (!existsSync('/usr/bin/script')) ctx.skip();
+    await guarded(d, async () => {
       const name = uid();
       const tmp = mkdtempSync(join(tmpdir(), 'cli-pty-'));
       try {

@@ -37,8 +37,8 @@ describe.skipIf(!existsSync(DOCKER) || !HAVE_REGISTRY)('berth with a local regis
     for (const dir of regDirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('tag, push, rmi and pull print what docker prints off a terminal', async (ctx) => {
-    await guarded(d, ctx, async () => {
+  it('tag, push, rmi and pull print what docker prints off a terminal', async () => {
+    await guarded(d, async () => {
       const ours = `${open.host}/cli/${uid('bb')}`;
       const theirs = `${open.host}/cli/${uid('bb')}`;
       expect(await d.berth(['tag', 'busybox', `${ours}:v1`])).toEqual({ status: 0, out: '', err: '' });
@@ -79,7 +79,7 @@ describe.skipIf(!existsSync(DOCKER) || !HAVE_REGISTRY)('berth with a local regis
 
   it('pull on a terminal redraws each layer line in place (through script(1))', async (ctx) => {
     if (!existsSync('/usr/bin/script')) ctx.skip();
-    await guarded(d, ctx, async () => {
+    await guarded(d, async () => {
       const ref = `${open.host}/cli/${uid('tty')}:v1`;
       expect((await d.berth(['tag', 'busybox', ref])).status).toBe(0);
       expect((await d.berth(['push', ref])).status).toBe(0);
@@ -100,8 +100,8 @@ describe.skipIf(!existsSync(DOCKER) || !HAVE_REGISTRY)('berth with a local regis
     });
   });
 
-  it('login stores base64 credentials in config.json (0600), push needs them, logout removes them', async (ctx) => {
-    await guarded(d, ctx, async () => {
+  it('login stores base64 credentials in config.json (0600), push needs them, logout removes them', async () => {
+    await guarded(d, async () => {
       const config = mkdtempSync(join(tmpdir(), 'cli-login-'));
       const env = { BERTH_CONFIG: config };
       try {

@@ -5,7 +5,7 @@
 // the CNI module alone against a namespace made with `ip netns add`.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { get, request } from 'node:http';
+import { get } from 'node:http';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import type { ContainerRecord } from '../../daemon/src/containers/model.js';
 import { CniNetworks } from '../../daemon/src/network/cni.js';
 import { fixtures } from '../fixtures/index.js';
 import { isRoot } from '../helpers.js';
-import { DOCKER, type Env, startEnv, uid } from './harness.js';
+import { api, DOCKER, type Env, startEnv, uid } from './harness.js';
 
 const CNI = '/usr/lib/cni';
 const HAVE_CNI = ['bridge', 'host-local', 'loopback', 'portmap'].every((p) => existsSync(join(CNI, p)));
@@ -42,28 +42,6 @@ async function fetchText(url: string): Promise<string> {
     }
   }
   throw last;
-}
-
-function api(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = request({ socketPath: sock, method, path, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json: any;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = text;
-        }
-        resolve({ status: res.statusCode ?? 0, json });
-      });
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
 }
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtures, repoRoot } from '../fixtures/index.js';
+import { fixtures } from '../fixtures/index.js';
 import {
   canRunDropin,
   type Daemon,
@@ -30,15 +30,6 @@ import {
 const dockerCli = which('/usr/local/bin/docker') ?? which('docker');
 const present = !!(which('dockerd') && dockerCli);
 if (!present) console.warn('dockerd drop-in suite skipped: dockerd or the docker client is not installed (apt-get install docker.io)');
-
-/** Whether the runtime under test applies seccomp: the runtime says so in `features`, or the repo's runtime has the code. */
-function seccompSupported(rt: InstalledRuntime): boolean {
-  const f = run(rt.path, ['features']);
-  try {
-    if (JSON.parse(f.stdout)?.linux?.seccomp?.enabled === true) return true;
-  } catch {}
-  return !process.env.BERTH_DROPIN_RUNTIME && readdirSync(join(repoRoot, 'runtime', 'src', 'linux')).some((n) => /^seccomp.*\.ts$/.test(n) && !n.endsWith('.test.ts'));
-}
 
 describe.skipIf(!canRunDropin || !present)('berth-runtime under dockerd (--add-runtime berth)', () => {
   let dir: string;
@@ -200,10 +191,7 @@ describe.skipIf(!canRunDropin || !present)('berth-runtime under dockerd (--add-r
       expect(def.stdout.split(/\s+/)[1]).toBe('00000000a80425fb');
     });
 
-    it('--security-opt seccomp=<profile> makes a blocked syscall fail with the profile\'s errno', (ctx) => {
-      if (runtimeName === 'berth-runtime' && !seccompSupported(berth)) {
-        ctx.skip('berth-runtime has no seccomp support yet (no runtime/src/linux/seccomp*.ts, features reports none)');
-      }
+    it('--security-opt seccomp=<profile> makes a blocked syscall fail with the profile\'s errno', () => {
       const profile = join(dir, `seccomp-${runtime}.json`);
       writeFileSync(
         profile,

@@ -15,6 +15,35 @@ export const isBerth = !peer;
 /** Root-only suites are skipped (not failed) for unprivileged runs. */
 export const canRun = isRoot;
 
+/** Whether python3 can receive fds (socket.recv_fds): the console-socket peer below needs it. */
+export const hasPython = spawnSync('python3', ['-c', 'import socket; socket.recv_fds'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * A --console-socket peer (Node cannot receive fds): `python3 -c CONSOLE_RECEIVER SOCK [INPUT]`
+ * prints `listening`, takes the pty master, reports the message and fd count on stderr,
+ * writes INPUT to the master if given, then copies what the container writes to stdout as
+ * it comes, until EIO.
+ */
+export const CONSOLE_RECEIVER = `
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+print("listening", flush=True)
+conn, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+sys.stderr.write("name=%s fds=%d\\n" % (msg.decode(), len(fds)))
+if len(sys.argv) > 2:
+    os.write(fds[0], sys.argv[2].encode())
+while True:
+    try:
+        chunk = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    sys.stdout.write(chunk.decode()); sys.stdout.flush()
+`;
+
 export interface Result {
   status: number | null;
   stdout: string;

@@ -12,29 +12,10 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runtimeUnderTest } from '../helpers.js';
-import { canRun, isBerth, suite } from './rt.js';
+import { CONSOLE_RECEIVER, canRun, isBerth, suite } from './rt.js';
 
 const EXECS = 50;
 
-const RECEIVER = `
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-conn, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-os.write(fds[0], b"go\\n")
-out = b""
-while True:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-sys.stdout.write(out.decode())
-`;
 
 function processState(pid: number): string {
   try {
@@ -116,7 +97,7 @@ describe.skipIf(!canRun)('terminal output at exit', () => {
     const incomplete: string[] = [];
     for (let i = 0; i < EXECS; i++) {
       const sock = join(dir, `c${i}.sock`);
-      const rcv = spawn('python3', ['-c', RECEIVER, sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const rcv = spawn('python3', ['-c', CONSOLE_RECEIVER, sock, 'go\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const listening = new Promise<void>((res) => rcv.stdout!.once('data', () => res()));
       const out = collect(rcv);
       try {

@@ -7,35 +7,13 @@ import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runtimeUnderTest } from '../helpers.js';
-import { canRun, isBerth, suite } from './rt.js';
+import { CONSOLE_RECEIVER, canRun, hasPython, isBerth, suite } from './rt.js';
 
 const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-const hasPython = spawnSync('python3', ['-c', 'import socket; socket.recv_fds'], { stdio: 'ignore' }).status === 0;
 
-const RECEIVER = `
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-conn, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-sys.stderr.write("name=%s fds=%d\\n" % (msg.decode(), len(fds)))
-if len(sys.argv) > 2:
-    os.write(fds[0], sys.argv[2].encode())
-out = b""
-while True:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-sys.stdout.write(out.decode())
-`;
 
 function receiver(path: string, input?: string): { child: ChildProcess; ready: Promise<void>; done: Promise<{ stdout: string; stderr: string }> } {
-  const child = spawn('python3', ['-c', RECEIVER, path, ...(input ? [input] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('python3', ['-c', CONSOLE_RECEIVER, path, ...(input ? [input] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   const ready = new Promise<void>((res) => {

@@ -1,11 +1,11 @@
 // User namespaces (issue 5): uidMappings/gidMappings, joining one by path, exec into
 // a user-namespaced container, devices bind-mounted, sysfs without a network
 // namespace, and bad mappings refused leaving nothing behind. Runs against runc too.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canRun, isBerth, suite } from './rt.js';
+import { CONSOLE_RECEIVER, canRun, hasPython, isBerth, suite } from './rt.js';
 
 // Host ids no user of this machine has; the container's 0 is the host's HOST_ID.
 const HOST_ID = 231072;
@@ -30,25 +30,7 @@ function uidOf(pid: number): number {
   return Number(line.split(/\s+/)[1]);
 }
 
-const hasPython = spawnSync('python3', ['-c', 'import socket; socket.recv_fds'], { stdio: 'ignore' }).status === 0;
 
-/** Receives the pty master on a unix socket (Node cannot receive fds) and prints what the container writes. */
-const RECEIVER = `
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-print("listening", flush=True)
-conn, _ = s.accept()
-_, fds, _, _ = socket.recv_fds(conn, 1024, 1)
-while True:
-    try:
-        chunk = os.read(fds[0], 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    sys.stdout.write(chunk.decode()); sys.stdout.flush()
-`;
 
 describe.skipIf(!canRun)('user namespaces', () => {
   const s = suite('userns');
@@ -176,7 +158,7 @@ describe.skipIf(!canRun)('user namespaces', () => {
   /** Listens on a socket in a fresh private directory; `output` resolves with what the pty carried. */
   const consoleReceiver = async (): Promise<{ sock: string; output: Promise<string>; stop(): void }> => {
     const sock = join(s.tempDir(), 'console.sock');
-    const rcv = spawn('python3', ['-c', RECEIVER, sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const rcv = spawn('python3', ['-c', CONSOLE_RECEIVER, sock], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const ready = new Promise<void>((res) => {
       rcv.stdout.on('data', (d) => {

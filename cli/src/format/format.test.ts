@@ -50,6 +50,14 @@ describe('units', () => {
     expect(parseBytes('1g')).toBe(1024 ** 3);
     expect(parseBytes('100')).toBe(100);
     expect(() => parseBytes('lots')).toThrow(/invalid size: 'lots'/);
+    expect(parseBytes('5 MiB')).toBe(5 * 1024 ** 2);
+    expect(parseBytes('5B')).toBe(5);
+    // docker 28's messages for the same inputs (go-units).
+    expect(() => parseBytes('1x')).toThrow("invalid suffix: 'x'");
+    expect(() => parseBytes('10KBX')).toThrow("invalid suffix: 'kbx'");
+    expect(() => parseBytes('5BB')).toThrow("invalid suffix: 'bb'");
+    expect(() => parseBytes('1.5.5m')).toThrow('strconv.ParseFloat: parsing "1.5.5": invalid syntax');
+    expect(() => parseBytes('-5m')).toThrow("invalid size: '-5m'");
     expect(parseDuration('1m30s')).toBe(90_000);
     expect(parseDuration('10')).toBe(10_000);
     expect(() => parseDuration('5 parsecs')).toThrow(/invalid duration/);

@@ -39,12 +39,25 @@ export function bytesSize(bytes: number, precision = 4): string {
   return scaled(bytes, 1024, BINARY, precision);
 }
 
-/** Parses "512m", "1g", "100k", "1024" into bytes (binary multiples, as docker's RAMInBytes). */
+/**
+ * Parses "512m", "1g", "100k", "1024", "5 MiB" into bytes (binary multiples) with the errors
+ * of docker's size flags: the number runs to the last digit, dot or space; what follows is
+ * an optional unit letter with an optional "b" or "ib".
+ */
 export function parseBytes(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?\s*$/i.exec(text);
-  if (!m) throw new Error(`invalid size: '${text}'`);
-  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-  return Math.round(Number(m[1]) * mult[m[2].toLowerCase()]);
+  const sep = Math.max(...[...'0123456789. '].map((c) => text.lastIndexOf(c)));
+  if (sep < 0) throw new Error(`invalid size: '${text}'`);
+  const num = text[sep] === ' ' ? text.slice(0, sep) : text.slice(0, sep + 1);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(num)) throw new Error(`strconv.ParseFloat: parsing "${num}": invalid syntax`);
+  const size = Number(num);
+  if (size < 0) throw new Error(`invalid size: '${text}'`);
+  const sfx = text.slice(sep + 1).toLowerCase();
+  const mult: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+  const unit = sfx[0] ?? '';
+  const rest = sfx.slice(1);
+  const ok = unit in mult && (unit === 'b' ? rest === '' : rest === '' || rest === 'b' || rest === 'ib');
+  if (!ok) throw new Error(`invalid suffix: '${sfx}'`);
+  return Math.trunc(size * mult[unit]);
 }
 
 /** A duration in words, as go-units HumanDuration. */
