@@ -75,6 +75,9 @@ function namespaceResolver(ctx: ImageServiceContext): NamespaceResolver {
 
 type Msg = any;
 
+/** gRPC metadata naming the lease a Content.Write holds its blob under (created on first use, expires after an hour). */
+export const LEASE_METADATA_KEY = 'berth-lease';
+
 /** The unary and server-streaming adapters, resolving each call's namespace with `resolveNs`. */
 function adapters(resolveNs: NamespaceResolver) {
   const unary =
@@ -298,9 +301,14 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
       let w: ContentWriter | undefined;
       let chain = Promise.resolve();
       let failed = false;
+      // A client can hold what it writes under a lease it names (metadata LEASE_METADATA_KEY)
+      // until an image refers to it; otherwise a committed blob is collectable at once.
+      const leaseId = call.metadata.get(LEASE_METADATA_KEY)[0]?.toString();
       const handle = (req: Msg) => {
+        const lease = leaseId ? local.leases.hold(leaseId) : undefined;
         if (!w) {
           if (!req.ref) throw invalidArgument('the first Write message must name the ingest (ref)');
+          if (req.expected) lease?.addContent(req.expected);
           w = local.content.writer(req.ref, { digest: req.expected || undefined, size: Number(req.total) || undefined });
         }
         const action = req.action ?? 'STAT';
@@ -314,7 +322,9 @@ export function registerImageServices(server: Server, ctx: ImageServiceContext):
           w.write(data);
         }
         if (action === 'COMMIT') {
+          if (req.expected) lease?.addContent(req.expected);
           const digest = w.commit({ size: Number(req.total) || undefined, digest: req.expected || undefined, labels: req.labels });
+          lease?.addContent(digest);
           const total = w.offset;
           w = undefined;
           call.write({ action, offset: total, total, digest });

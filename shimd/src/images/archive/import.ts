@@ -2,9 +2,10 @@
 // save`, both the classic layout and docker 25+'s OCI layout with manifest.json).
 // Blobs are streamed into the content store and verified against their names; small
 // metadata files are kept in memory until the whole archive is read.
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { ContentStore } from '../content/store.js';
 import { type Descriptor, type Index, MediaType, type Manifest, sha256 } from '../digest.js';
@@ -33,24 +34,41 @@ interface DockerManifestEntry {
   Layers: string[];
 }
 
-async function openArchive(path: string): Promise<Readable> {
-  let fh: Awaited<ReturnType<typeof open>>;
+/**
+ * Opens the archive as one stream, so a pipe or FIFO (`import /dev/stdin`, a tar being
+ * written by another process) works as well as a file: the first bytes are peeked from
+ * that stream, not re-read from the path.
+ */
+async function openArchive(path: string): Promise<{ stream: Readable; close(): void }> {
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
-    fh = await open(path, 'r');
+    st = await stat(path);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) throw notFound(`archive ${path}: no such file`);
     throw e;
   }
-  const head = Buffer.alloc(2);
-  try {
-    if ((await fh.stat()).isDirectory()) throw invalidArgument(`archive ${path} is a directory: give a tar file (an OCI layout or docker-archive tar)`);
-    await fh.read(head, 0, 2, 0);
-  } finally {
-    await fh.close();
+  if (st.isDirectory()) throw invalidArgument(`archive ${path} is a directory: give a tar file (an OCI layout or docker-archive tar)`);
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const it = file[Symbol.asyncIterator]();
+  let first = Buffer.alloc(0);
+  while (first.length < 2) {
+    const r = await it.next();
+    if (r.done) break;
+    first = Buffer.concat([first, r.value as Buffer]);
   }
-  const s = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (head[0] === 0x1f && head[1] === 0x8b) return s.pipe(createGunzip());
-  return s;
+  const whole = Readable.from(
+    (async function* () {
+      if (first.length) yield first;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value as Buffer;
+    })(),
+    { objectMode: false },
+  );
+  const stream = first[0] === 0x1f && first[1] === 0x8b ? whole.pipe(createGunzip()) : whole;
+  // Closing the file also tells a writer at the other end of a pipe that nobody reads.
+  const close = () => {
+    for (const x of [file, whole, stream]) x.destroy();
+  };
+  return { stream, close };
 }
 
 function layerMediaType(head: Buffer, oci: boolean): string {
@@ -63,33 +81,41 @@ export async function importArchive(content: ContentStore, images: ImageStore, n
   const small = new Map<string, Buffer>();
   const large = new Map<string, { digest: string; size: number; head: Buffer }>();
   const blobs = new Set<string>();
-  for await (const { entry, body } of readTar(await openArchive(path))) {
-    if (entry.type !== 'file') continue;
-    const name = safeComponents(entry.path).join('/');
-    const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
-    if (m) {
-      const digest = `sha256:${m[1]}`;
-      opts.hold?.(digest);
-      await content.writeFrom(`import-${digest}`, body, { digest, size: entry.size });
-      blobs.add(digest);
-      continue;
-    }
-    if (entry.size <= SMALL) {
-      const parts: Buffer[] = [];
-      for await (const c of body) parts.push(c);
-      small.set(name, Buffer.concat(parts));
-      continue;
-    }
-    let head = Buffer.alloc(0);
-    const tee = (async function* () {
-      for await (const c of body) {
-        if (head.length < 8) head = Buffer.concat([head, c.subarray(0, 8)]);
-        yield c;
+  const archive = await openArchive(path);
+  try {
+    for await (const { entry, body } of readTar(archive.stream)) {
+      if (entry.type !== 'file') continue;
+      const name = safeComponents(entry.path).join('/');
+      const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
+      if (m) {
+        const digest = `sha256:${m[1]}`;
+        opts.hold?.(digest);
+        await content.writeFrom(`import-${digest}`, body, { digest, size: entry.size });
+        blobs.add(digest);
+        continue;
       }
-    })();
-    const digest = await content.writeFrom(`import-${path}-${name}-${process.pid}`, tee, { size: entry.size });
-    opts.hold?.(digest);
-    large.set(name, { digest, size: entry.size, head });
+      if (entry.size <= SMALL) {
+        const parts: Buffer[] = [];
+        for await (const c of body) parts.push(c);
+        small.set(name, Buffer.concat(parts));
+        continue;
+      }
+      let head = Buffer.alloc(0);
+      const hash = createHash('sha256');
+      const tee = (async function* () {
+        for await (const c of body) {
+          if (head.length < 8) head = Buffer.concat([head, c.subarray(0, 8)]);
+          hash.update(c);
+          yield c;
+        }
+        // Held before the store commits the blob, so a GC in between cannot take it.
+        opts.hold?.(`sha256:${hash.digest('hex')}`);
+      })();
+      const digest = await content.writeFrom(`import-${path}-${name}-${process.pid}`, tee, { size: entry.size });
+      large.set(name, { digest, size: entry.size, head });
+    }
+  } finally {
+    archive.close();
   }
   const labels = opts.labels ?? {};
   const created: Image[] = [];

@@ -14,6 +14,8 @@ export interface LeaseRecord {
   /** RFC 3339; absent: never expires. */
   expiresAt?: string;
   labels: Record<string, string>;
+  /** The lifetime each addition renews; absent in older records (then expiresAt - createdAt). */
+  ttlMs?: number;
   /** Digests of blobs held. */
   content: string[];
   /** Snapshot keys held (for image layers, chain IDs). */
@@ -31,7 +33,10 @@ export class Lease {
   constructor(
     private readonly manager: LeaseManager,
     private readonly rec: LeaseRecord,
-  ) {}
+  ) {
+    for (const d of rec.content) this.content.add(d);
+    for (const k of rec.snapshots) this.snapshots.add(k);
+  }
 
   get id(): string {
     return this.rec.id;
@@ -53,7 +58,7 @@ export class Lease {
 
   /** Each addition also renews the expiry: a lease lives while its holder makes progress. */
   private save(): void {
-    const ttl = this.rec.expiresAt ? Date.parse(this.rec.expiresAt) - Date.parse(this.rec.createdAt) : 0;
+    const ttl = this.rec.ttlMs ?? (this.rec.expiresAt ? Date.parse(this.rec.expiresAt) - Date.parse(this.rec.createdAt) : 0);
     const expiresAt = ttl > 0 ? new Date(Date.now() + ttl).toISOString() : undefined;
     this.manager.write({ ...this.rec, expiresAt, content: [...this.content], snapshots: [...this.snapshots] });
   }
@@ -84,10 +89,27 @@ export class LeaseManager {
       createdAt: new Date().toISOString(),
       expiresAt: ms > 0 ? new Date(Date.now() + ms).toISOString() : undefined,
       labels: opts.labels ?? {},
+      ttlMs: ms > 0 ? ms : undefined,
       content: [],
       snapshots: [],
     };
     this.write(rec);
+    return new Lease(this, rec);
+  }
+
+  /**
+   * The lease `id`, created if it does not exist (or has expired): how a gRPC client
+   * names the lease its content writes go under (metadata `berth-lease`), as with
+   * containerd's `containerd-lease`. It lives until released or until it expires.
+   */
+  hold(id: string, expiresInMs = DEFAULT_LEASE_MS): Lease {
+    let rec: LeaseRecord | undefined;
+    try {
+      rec = JSON.parse(readFileSync(this.path(id), 'utf8')) as LeaseRecord;
+    } catch {
+      rec = undefined;
+    }
+    if (!rec || (rec.expiresAt && Date.parse(rec.expiresAt) <= Date.now())) return this.create({ id, expiresInMs });
     return new Lease(this, rec);
   }
 
