@@ -4,7 +4,7 @@
 // started on private temp dirs and stopped by PID, and checks that nothing is left.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../fixtures/index.js';
@@ -77,6 +77,9 @@ export function installRuntime(): InstalledRuntime {
     return { path, name, isBerth: name.startsWith('berth-runtime'), remove() {} };
   }
   const prefix = tempDir('prefix');
+  // World-traversable like /usr/local: with a user namespace the stage runs as the
+  // container's mapped root, which must still reach the runtime's own files.
+  chmodSync(prefix, 0o755);
   const r = run('bash', [join(repoRoot, 'scripts', 'install-bins.sh')], { env: { ...process.env, PREFIX: prefix } });
   if (r.status !== 0) {
     rmSync(prefix, { recursive: true, force: true });
@@ -118,9 +121,9 @@ export interface Daemon {
  * Starts a long-running daemon with its output in a file (not a pipe: the shims it
  * spawns inherit its stdio and would hold a pipe open after it exits).
  */
-export async function startDaemon(cmd: string, args: string[], log: string, ready: () => boolean, what: string): Promise<Daemon> {
+export async function startDaemon(cmd: string, args: string[], log: string, ready: () => boolean, what: string, env?: NodeJS.ProcessEnv): Promise<Daemon> {
   const fd = openSync(log, 'a');
-  const proc = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+  const proc = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
   closeSync(fd);
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const pid = proc.pid;

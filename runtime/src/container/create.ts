@@ -14,7 +14,7 @@ import { alreadyExists, invalid, RuntimeError } from '../errors.js';
 import { logDebug } from '../log.js';
 import { NS_FILES, joinNamespace } from '../linux/namespaces.js';
 import { checkCapabilities } from '../linux/capabilities.js';
-import { nsexecPath, nsexecPrefix, type UserNamespace, userNamespaceOf, writeIdMappings } from '../linux/userns.js';
+import { checkStageReachable, nsexecPath, nsexecPrefix, type UserNamespace, userNamespaceOf, writeIdMappings } from '../linux/userns.js';
 import { checkHooks, runHooks, runHooksWarn } from '../linux/hooks.js';
 import { checkLabels } from '../linux/lsm.js';
 import { checkRlimits } from '../linux/process.js';
@@ -90,7 +90,10 @@ export function spawnStage(
   for (const fd of opts.fds ?? []) stdio.push(fd);
   let argv: string[] = [...cmd, stage, String(syncFd), ...(opts.extra ?? [])];
   const viaHelper = !!opts.userns && opts.userns.ns.mode !== 'none';
-  if (viaHelper) argv = [...nsexecPrefix(nsexecPath(cmd), syncFd, opts.userns!.ns, opts.userns!.newPidNs, opts.userns!.wait), ...argv];
+  if (viaHelper) {
+    checkStageReachable(cmd, opts.userns!.ns);
+    argv = [...nsexecPrefix(nsexecPath(cmd), syncFd, opts.userns!.ns, opts.userns!.newPidNs, opts.userns!.wait), ...argv];
+  }
   const child = spawn(argv[0], argv.slice(1), { stdio, env: {} });
   const exited = new Promise<Exit>((res) => child.once('exit', (code, signal) => res({ code, signal })));
   child.once('error', () => {});

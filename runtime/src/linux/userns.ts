@@ -6,8 +6,8 @@
 // mountable) and forks the Node stage as its pid 1, or execs the stage itself when
 // there is no new pid namespace (exec, or a joined one). Everything else stays in
 // TypeScript.
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { invalid } from '../errors.js';
 
 export interface IdMapping {
@@ -116,6 +116,51 @@ export function nsexecPath(stageCommand: readonly string[]): string {
     throw invalid(`user namespaces need the berth-nsexec helper beside berth-runtime (${path} is missing; build it with scripts/build.mjs)`);
   }
   return path;
+}
+
+/** `path` and every directory above it, root first. */
+function withAncestors(path: string): string[] {
+  const out = [path];
+  for (let d = dirname(path); d !== out[0]; d = dirname(d)) out.unshift(d);
+  return out;
+}
+
+/**
+ * The stage is Node running this runtime's own script as the container's root (the
+ * host ids container 0 maps to; berth-nsexec becomes it before exec), so that id must
+ * be able to enter the directories on the way and read the script and its siblings.
+ * Else Node fails inside the namespace with a bare "Cannot find module" (runc has no
+ * such need: it re-executes itself through /proc/self/exe). Checked from the mode bits
+ * only, for a clear error before anything starts.
+ */
+export function checkStageReachable(stageCommand: readonly string[], userns: UserNamespace): void {
+  if (userns.mode !== 'new' || !stageCommand[1]) return;
+  const uid = userns.uidMappings.find((m) => m.containerID === 0)?.hostID ?? 0;
+  const gid = userns.gidMappings.find((m) => m.containerID === 0)?.hostID ?? 0;
+  if (uid === 0) return;
+  const script = resolve(stageCommand[1]);
+  let real: string;
+  try {
+    real = realpathSync(script);
+  } catch {
+    return;
+  }
+  const allows = (path: string, bit: number): boolean => {
+    const st = statSync(path);
+    const bits = st.uid === uid ? st.mode >> 6 : st.gid === gid ? st.mode >> 3 : st.mode;
+    return (bits & bit) !== 0;
+  };
+  const dirs = new Set([...withAncestors(dirname(script)), ...withAncestors(dirname(real))]);
+  const files = [real, ...readdirSync(dirname(real)).filter((f) => /\.(cjs|node)$/.test(f)).map((f) => join(dirname(real), f))];
+  for (const [paths, bit, verb] of [[[...dirs], 1, 'enter'], [files, 4, 'read']] as const) {
+    for (const p of paths) {
+      if (!allows(p, bit)) {
+        throw invalid(
+          `the container's root (host uid ${uid}, gid ${gid}) cannot ${verb} ${p}, and berth-runtime runs ${script} as that user inside the new user namespace: install berth-runtime where every user can read it (directories o+x, files o+r)`,
+        );
+      }
+    }
+  }
 }
 
 /**
