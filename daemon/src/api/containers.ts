@@ -7,7 +7,7 @@ import type { ContainerRecord } from '../containers/model.js';
 import type { ContainerService, WaitCondition } from '../containers/service.js';
 import { readLogBatches, readLogs } from '../logs/jsonfile.js';
 import { type Sample, sample, statsJson } from '../stats/stats.js';
-import { boolParam, humanDuration, intParam, parseFilters, timeParam } from './format.js';
+import { boolParam, EMPTY_CONTAINER_CONFIG, humanDuration, intParam, parseFilters, timeParam } from './format.js';
 import { frame, hijack, MULTIPLEXED, OutputBatch, RAW, STDERR, STDOUT } from './streams.js';
 
 /** The human status `docker ps` shows ("Up 3 seconds", "Exited (0) 2 minutes ago"…). */
@@ -162,22 +162,7 @@ export function inspect(c: ContainerRecord, execIds: string[]): object {
     GraphDriver: { Name: 'overlayfs', Data: null },
     Mounts: c.Mounts,
     Config: {
-      Hostname: '',
-      Domainname: '',
-      User: '',
-      AttachStdin: false,
-      AttachStdout: false,
-      AttachStderr: false,
-      Tty: false,
-      OpenStdin: false,
-      StdinOnce: false,
-      Env: null,
-      Cmd: null,
-      Image: '',
-      Volumes: null,
-      WorkingDir: '',
-      Entrypoint: null,
-      OnBuild: null,
+      ...EMPTY_CONTAINER_CONFIG,
       Labels: {},
       ...c.Config,
     },

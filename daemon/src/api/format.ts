@@ -64,3 +64,23 @@ export function timeParam(v: unknown): number | undefined {
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : t / 1000;
 }
+
+/** The fields of a ContainerConfig (container and image inspect) a record may leave out, with Docker's empty values. */
+export const EMPTY_CONTAINER_CONFIG = {
+  Hostname: '',
+  Domainname: '',
+  User: '',
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: null,
+  Cmd: null,
+  Image: '',
+  Volumes: null,
+  WorkingDir: '',
+  Entrypoint: null,
+  OnBuild: null,
+};

@@ -3,7 +3,7 @@ import { type Request, type Response, Router } from 'express';
 import { invalid, notImplemented } from '../errors.js';
 import type { ImageService, ImageSummary } from '../images/service.js';
 import { familiarName, familiarRepository } from '../images/reference.js';
-import { boolParam, parseFilters } from './format.js';
+import { boolParam, EMPTY_CONTAINER_CONFIG, parseFilters } from './format.js';
 import { DANGLING_REPO } from '../images/import.js';
 import { Readable } from 'node:stream';
 
@@ -43,22 +43,7 @@ function inspectImage(s: ImageSummary): object {
     DockerVersion: s.config.docker_version ?? '',
     Author: s.config.author ?? '',
     Config: {
-      Hostname: '',
-      Domainname: '',
-      User: '',
-      AttachStdin: false,
-      AttachStdout: false,
-      AttachStderr: false,
-      Tty: false,
-      OpenStdin: false,
-      StdinOnce: false,
-      Env: null,
-      Cmd: null,
-      Image: '',
-      Volumes: null,
-      WorkingDir: '',
-      Entrypoint: null,
-      OnBuild: null,
+      ...EMPTY_CONTAINER_CONFIG,
       Labels: null,
       ...cfg,
     },
