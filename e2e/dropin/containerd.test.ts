@@ -4,7 +4,6 @@
 // runs against runc too, the reference, and must give the same output and status.
 // containerd runs on its own config, root, state and sockets in a temp dir and is
 // stopped by PID.
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures } from '../fixtures/index.js';
@@ -18,7 +17,7 @@ import {
   type Result,
   run,
   sh,
-  startDaemon,
+  startContainerd,
   sweep,
   tempDir,
   uniqueId,
@@ -49,33 +48,10 @@ describe.skipIf(!canRunDropin || !present)('berth-runtime under containerd (ctr 
   beforeAll(async () => {
     berth = installRuntime();
     dir = tempDir('containerd');
-    address = join(dir, 'containerd.sock');
     runcRoot = join(dir, 'runc');
-    const config = join(dir, 'config.toml');
-    writeFileSync(
-      config,
-      [
-        'version = 2',
-        `root = "${join(dir, 'root')}"`,
-        `state = "${join(dir, 'state')}"`,
-        // CRI wants CNI and a sandbox image; ctr needs none of it.
-        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-        '[grpc]',
-        `  address = "${address}"`,
-        '[ttrpc]',
-        `  address = "${address}.ttrpc"`,
-        '[debug]',
-        `  address = "${join(dir, 'debug.sock')}"`,
-        '',
-      ].join('\n'),
-    );
-    containerd = await startDaemon(
-      'containerd',
-      ['--config', config],
-      join(dir, 'containerd.log'),
-      () => run('ctr', ['-a', address, 'version'], { timeout: 5000 }).status === 0,
-      'containerd',
-    );
+    // Known before containerd starts, so that the sweep in afterAll finds its shims either way.
+    address = join(dir, 'containerd.sock');
+    containerd = (await startContainerd(dir)).daemon;
     const imp = ctr(['images', 'import', '--all-platforms', fixtures().ociArchive]);
     expect(imp.status, imp.stderr).toBe(0);
     expect(ctr(['images', 'ls', '-q']).stdout).toContain(IMAGE);

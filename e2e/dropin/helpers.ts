@@ -4,7 +4,7 @@
 // started on private temp dirs and stopped by PID, and checks that nothing is left.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../fixtures/index.js';
@@ -152,6 +152,32 @@ export async function startDaemon(cmd: string, args: string[], log: string, read
   return d;
 }
 
+
+/** A containerd on its own root, state and sockets under `dir` (no CRI), serving ctr at `<dir>/containerd.sock`. */
+export async function startContainerd(dir: string, env?: NodeJS.ProcessEnv): Promise<{ daemon: Daemon; address: string }> {
+  const address = join(dir, 'containerd.sock');
+  const config = join(dir, 'config.toml');
+  writeFileSync(
+    config,
+    [
+      'version = 2',
+      `root = "${join(dir, 'root')}"`,
+      `state = "${join(dir, 'state')}"`,
+      // CRI wants CNI and a sandbox image; ctr needs none of it.
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = "${address}"`,
+      '[ttrpc]',
+      `  address = "${address}.ttrpc"`,
+      '[debug]',
+      `  address = "${join(dir, 'debug.sock')}"`,
+      '',
+    ].join('\n'),
+  );
+  const ready = () => run('ctr', ['-a', address, 'version'], { timeout: 5000 }).status === 0;
+  const daemon = await startDaemon('containerd', ['--config', config], join(dir, 'containerd.log'), ready, 'containerd', env);
+  return { daemon, address };
+}
 export function tail(file: string, lines = 20): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
